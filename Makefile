@@ -1,0 +1,93 @@
+# Fjord: one GNU Makefile, no configure.
+#
+#   make            build build/fjord
+#   make run        install what is missing, build, serve on localhost:9092 (data in ./data)
+#   make test       install what is missing, build, run every test (unit + integration)
+#   make unit       unit tests only
+#   make SANITIZE=address,undefined test    the same under ASan + UBSan (build-san/)
+#   make gen        regenerate the protocol codec from ../shared/kafka-protocol
+#   make format     clang-format every source file
+#   make lint       banned functions
+#   DEVELOPER=1     -Werror
+
+CC ?= cc
+PYTHON ?= python3
+SHARED ?= ../shared
+
+ifdef SANITIZE
+BUILD ?= build-san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS =
+endif
+
+WARN = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifdef DEVELOPER
+WARN += -Werror
+endif
+OPT ?= -O2
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -Isrc -MMD -MP $(CFLAGS)
+LDLIBS_ALL = -lpthread -ljansson -lz -lsnappy -llz4 -lzstd -lrdkafka -lm $(LDLIBS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all run test unit gen format lint clean deps bench-build
+all: $(BUILD)/fjord $(UNIT_BINS) $(BENCH_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libfjord.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fjord: $(MAIN_OBJ) $(BUILD)/libfjord.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/unit.o $(BUILD)/libfjord.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libfjord.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	$(MAKE) $(BUILD)/fjord
+	$(BUILD)/fjord server $(if $(CONFIG),-c $(CONFIG),)
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+test: deps
+	$(MAKE) all
+	@BUILD=$(BUILD) scripts/run-tests.sh
+
+gen:
+	$(PYTHON) tools/kgen.py --schema $(SHARED)/kafka-protocol/schema \
+		--old-schema $(SHARED)/kafka-protocol/schema-3.9 --out src/proto/gen
+
+format:
+	clang-format -i $$(find src tests bench tools -name '*.[ch]' -not -path 'src/proto/gen/*')
+
+lint:
+	@! grep -nE '\b(strcpy|strcat|strncpy|sprintf|vsprintf|strtok|gets|atoi)\s*\(' \
+		$$(find src tests bench -name '*.[ch]' -not -name banned.h) || \
+		(echo "banned function used (see src/base/banned.h)"; exit 1)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

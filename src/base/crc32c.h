@@ -1,0 +1,14 @@
+/*
+ * crc32c.h: CRC-32C (Castagnoli), the checksum of Kafka record batches.
+ * Uses the SSE4.2 crc32 instruction when the CPU has it, a table otherwise.
+ */
+#ifndef FJORD_BASE_CRC32C_H
+#define FJORD_BASE_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Extend crc (start with 0) over n bytes of p. */
+uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+
+#endif

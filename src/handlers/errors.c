@@ -1,0 +1,50 @@
+/* errors.c: the single mapping of internal errors to Kafka error codes. */
+#include "handlers/errors.h"
+
+#include "base/err.h"
+
+int16_t kafka_error_from(int err)
+{
+	switch (err) {
+	case 0: return KERR_NONE;
+	case ERR_CORRUPT: return KERR_CORRUPT_MESSAGE;
+	case ERR_TOO_LARGE: return KERR_MESSAGE_TOO_LARGE;
+	case ERR_NOT_FOUND: return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	case ERR_EXISTS: return KERR_TOPIC_ALREADY_EXISTS;
+	case ERR_INVALID: return KERR_INVALID_REQUEST;
+	case ERR_OUT_OF_RANGE: return KERR_OFFSET_OUT_OF_RANGE;
+	case ERR_STORAGE: return KERR_KAFKA_STORAGE_ERROR;
+	case ERR_UNSUPPORTED: return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	case ERR_INVALID_CONFIG: return KERR_INVALID_CONFIG;
+	case ERR_INVALID_RECORD: return KERR_INVALID_RECORD;
+	case ERR_INVALID_TIMESTAMP: return KERR_INVALID_TIMESTAMP;
+	case ERR_SHUTDOWN: return KERR_NOT_LEADER_OR_FOLLOWER;
+	default:
+		if (err < 0 && err > ERR_BASE)
+			return KERR_KAFKA_STORAGE_ERROR; /* an errno from the disk */
+		return KERR_UNKNOWN_SERVER_ERROR;
+	}
+}
+
+const char *kafka_error_name(int16_t code)
+{
+	switch (code) {
+	case KERR_NONE: return "NONE";
+	case KERR_OFFSET_OUT_OF_RANGE: return "OFFSET_OUT_OF_RANGE";
+	case KERR_CORRUPT_MESSAGE: return "CORRUPT_MESSAGE";
+	case KERR_UNKNOWN_TOPIC_OR_PARTITION: return "UNKNOWN_TOPIC_OR_PARTITION";
+	case KERR_MESSAGE_TOO_LARGE: return "MESSAGE_TOO_LARGE";
+	case KERR_INVALID_TOPIC_EXCEPTION: return "INVALID_TOPIC_EXCEPTION";
+	case KERR_INVALID_REQUIRED_ACKS: return "INVALID_REQUIRED_ACKS";
+	case KERR_UNSUPPORTED_VERSION: return "UNSUPPORTED_VERSION";
+	case KERR_TOPIC_ALREADY_EXISTS: return "TOPIC_ALREADY_EXISTS";
+	case KERR_INVALID_PARTITIONS: return "INVALID_PARTITIONS";
+	case KERR_INVALID_REPLICATION_FACTOR: return "INVALID_REPLICATION_FACTOR";
+	case KERR_INVALID_CONFIG: return "INVALID_CONFIG";
+	case KERR_INVALID_REQUEST: return "INVALID_REQUEST";
+	case KERR_KAFKA_STORAGE_ERROR: return "KAFKA_STORAGE_ERROR";
+	case KERR_INVALID_RECORD: return "INVALID_RECORD";
+	case KERR_UNKNOWN_SERVER_ERROR: return "UNKNOWN_SERVER_ERROR";
+	default: return "ERROR";
+	}
+}

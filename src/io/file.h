@@ -1,0 +1,114 @@
+/*
+ * file.h: the one small file interface under all storage I/O (the partition
+ * log, checkpoints). Every call returns 0 (or a byte count / descriptor) on
+ * success and -errno on failure, retrying EINTR and short transfers itself.
+ *
+ * Fault injection is built in, for tests (SQLite's test6.c idea): a test can
+ * make the Nth write, sync, rename, truncate or open fail with a chosen errno,
+ * and can simulate a power cut. When no fault is armed, the cost is one load
+ * of a global flag per call.
+ *
+ * Power-cut model (file_fault_powercut_begin .. _apply): the interface tracks,
+ * per inode written while tracking is on, the length that was durable at its
+ * last fsync/fdatasync (a file first seen keeps its size at that moment as
+ * durable; a file created while tracking starts at 0). apply() then:
+ *   - truncates every tracked file back to its durable length (bytes written
+ *     after the last sync of that file are lost; bytes overwritten in place
+ *     below that length are kept, a simplification);
+ *   - unlinks files created while tracking whose directory was not fsynced
+ *     after the creation (the create is undone);
+ *   - renames are treated as durable at once (not undone), as are unlinks.
+ * Tracking stops after apply(). Files are identified by inode, so dup'ed
+ * descriptors and renamed files are followed.
+ *
+ * Threads: every function may be called from any thread; the fault state is
+ * guarded by a mutex taken only when faults are enabled.
+ */
+#ifndef FJORD_IO_FILE_H
+#define FJORD_IO_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* open(2): returns a descriptor or -errno. O_CLOEXEC is always added. */
+int file_open(const char *path, int flags, int mode);
+/* Open a directory read-only (for file_fsync on it). */
+int file_open_dir(const char *path);
+int file_close(int fd);
+/* Duplicate a descriptor (for syncing on another thread). */
+int file_dup(int fd);
+
+/*
+ * Read up to n bytes at off, retrying EINTR and short reads until n bytes or
+ * end of file. Returns the number of bytes read (< n only at end of file).
+ */
+ssize_t file_pread(int fd, void *buf, size_t n, int64_t off);
+/* Write all n bytes at off, or fail: 0 or -errno (ENOSPC for no progress). */
+int file_pwrite(int fd, const void *buf, size_t n, int64_t off);
+
+int file_fdatasync(int fd);
+int file_fsync(int fd);
+int file_truncate(int fd, int64_t len);
+/* Size of an open file. */
+int file_size(int fd, int64_t *size);
+/* Reserve space (fallocate, keep size); EOPNOTSUPP is reported as 0. */
+int file_allocate(int fd, int64_t off, int64_t len);
+
+int file_rename(const char *from, const char *to);
+int file_unlink(const char *path);
+/* mkdir; an existing directory is not an error. */
+int file_mkdir(const char *path, int mode);
+int file_rmdir(const char *path);
+/* Open, fsync and close a directory (after creating/renaming inside it). */
+int file_sync_dir(const char *path);
+/* Remove a directory and the files in it (one level; sub-folders too). */
+int file_remove_tree(const char *path);
+/* Size of a file by path (stat), or -errno. */
+int file_stat_size(const char *path, int64_t *size);
+
+/*
+ * Replace a whole small file atomically: write path.tmp, rename over path.
+ * With sync, the temp file is fsynced before the rename and the parent
+ * directory after it, so the new content is durable on return.
+ */
+int file_write_atomic(const char *path, const void *data, size_t n, bool sync);
+/* Read a whole small file (at most max bytes) into a malloc'd NUL-terminated
+ * buffer. Returns the length or -errno; *out is freed by the caller. */
+ssize_t file_read_all(const char *path, size_t max, char **out);
+
+/* ---- Fault injection (tests) ---- */
+
+enum file_op {
+	FILE_OP_WRITE,	  /* file_pwrite */
+	FILE_OP_SYNC,	  /* file_fsync, file_fdatasync, file_sync_dir */
+	FILE_OP_RENAME,	  /* file_rename */
+	FILE_OP_TRUNCATE, /* file_truncate */
+	FILE_OP_OPEN,	  /* file_open with O_CREAT */
+	FILE_OP_READ,	  /* file_pread (counted; can fail too) */
+	FILE_OP__COUNT
+};
+
+/*
+ * Make the nth call of op from now (1 = the next one) fail with -err (e.g.
+ * EIO, ENOSPC). A failed write first writes half of its bytes, like a disk
+ * that filled up mid-write. With sticky, that call and every later one fail
+ * until file_fault_reset().
+ */
+void file_fault_fail(enum file_op op, int nth, int err, bool sticky);
+/* Calls of op seen since the last reset (counted only while faults are on:
+ * any armed fault, power-cut tracking, or file_fault_count_enable). */
+int64_t file_fault_count(enum file_op op);
+void file_fault_count_enable(void);
+/* Disarm everything, stop tracking, zero the counters. */
+void file_fault_reset(void);
+
+/* Start tracking durable lengths (see the model above). */
+void file_fault_powercut_begin(void);
+/* Apply the power cut to the tracked files and stop tracking. Close every
+ * descriptor of the affected files before calling. Returns the number of
+ * files truncated or removed. */
+int file_fault_powercut_apply(void);
+
+#endif

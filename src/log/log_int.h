@@ -1,0 +1,252 @@
+/*
+ * log_int.h: private structures of the partition log, shared by the files of
+ * src/log/ only (segment.c, index.c, plog.c, plog_query.c, recovery.c,
+ * logdir.c). Nothing outside src/log/ may include it.
+ *
+ * Ownership: a struct plog owns its array of segments (one reference each).
+ * A segment is refcounted: read slices and in-flight syncs take a reference,
+ * so a segment removed by retention keeps its descriptor until the last
+ * reference is dropped. References are atomic because slices may be released
+ * on another loop thread; everything else in a segment is touched only by the
+ * thread that owns the log.
+ */
+#ifndef FJORD_LOG_LOG_INT_H
+#define FJORD_LOG_LOG_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log/log.h"
+
+#define SEG_SCAN_CHUNK (64 * 1024)
+#define IDX_ENTRY_SIZE 8
+#define TIDX_ENTRY_SIZE 12
+#define PATH_MAX_LEN 4096
+
+/* One batch of the in-memory position table: last offset (relative to the
+ * segment base) and file position. Batches in the table are contiguous:
+ * batch i starts at last(i-1) + 1 (the first at tab_base). */
+struct seg_batch {
+	uint32_t rel_last;
+	uint32_t pos;
+};
+
+/* .index entry: relative offset (a batch's last offset) and its position. */
+struct idx_entry {
+	uint32_t rel;
+	uint32_t pos;
+};
+
+/* .timeindex entry: max timestamp so far and the (last) offset of the batch
+ * that first reached it, relative to the segment base. */
+struct tidx_entry {
+	int64_t ts;
+	uint32_t rel;
+};
+
+struct segment {
+	atomic_int refs;
+	int64_t base;	    /* base offset; the file name */
+	int64_t size;	    /* bytes of whole batches in .log */
+	int64_t end_offset; /* offset after the last batch; -1 if not known (not scanned) */
+	int fd;		    /* .log descriptor, -1 until first needed */
+	int idx_fd, tidx_fd; /* open while active, or sealed and not yet synced */
+
+	/* Indexes: loaded lazily; while idx_fd is open they mirror the files. */
+	bool idx_loaded;
+	struct idx_entry *idx;
+	int nidx, cap_idx;
+	struct tidx_entry *tidx;
+	int ntidx, cap_tidx;
+	int64_t bytes_since_idx;
+
+	/* Largest timestamp in the segment and the offset of its batch. */
+	bool max_ts_known;
+	int64_t max_ts;
+	int64_t max_ts_off;
+	int64_t first_ms; /* time of the first batch (segment_ms rolls); -1 unknown */
+
+	/* Position table (active and last sealed segment). */
+	struct seg_batch *tab;
+	int ntab, cap_tab;
+	int64_t tab_base; /* base offset of tab[0]'s batch */
+
+	/* Sync state. */
+	bool dirty;	  /* .log (or its length) changed since the last sync */
+	bool idx_dirty;	  /* sealed, index files not yet synced */
+	uint64_t wgen;	  /* bumped on every change */
+	bool active;	  /* opened for appending (indexes loaded, fds open) */
+};
+
+struct epoch_entry {
+	int32_t epoch;
+	int64_t start;
+};
+
+struct pending_del {
+	char *path;
+	int64_t due_ms;
+};
+
+struct plog {
+	struct logdir *d;
+	char *topic;
+	int32_t partition;
+	char *dir; /* the partition folder */
+	struct log_config cfg;
+
+	struct segment **segs; /* by base offset; the last is the active one */
+	int nsegs, cap_segs;
+
+	int64_t start_offset;
+	int64_t leo;
+	int64_t durable;
+	int64_t hw;
+	int64_t size_bytes;
+	bool failed;
+	int64_t unflushed;
+
+	struct epoch_entry *epochs;
+	int nepochs, cap_epochs;
+
+	/* Group commit. */
+	bool dir_dirty;	   /* a segment file was created since the last sync */
+	bool parent_dirty; /* the partition folder was created */
+	bool sync_inflight;
+	bool free_after_sync; /* deleted while a sync was in flight */
+	uint64_t trunc_gen;   /* bumped by truncations */
+	uint64_t sync_trunc_gen;
+	int64_t sync_msgs;
+	int nsync_segs;
+	struct segment *sync_segs[4];
+	uint64_t sync_gen[4];
+	bool sync_dir, sync_parent;
+
+	struct pending_del *dels;
+	int ndels, cap_dels;
+};
+
+struct ckpt_entry {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+
+struct ckpt {
+	struct ckpt_entry *e;
+	int n, cap;
+};
+
+struct logdir {
+	char *path;
+	bool was_clean;
+	struct ckpt recovery, start, hw;
+	struct plog **logs;
+	int nlogs, cap_logs;
+	struct worker_pool *worker;
+};
+
+/* ---- segment.c: files, references, position table, scanning ---- */
+
+void seg_path(char *out, size_t n, const char *dir, int64_t base, const char *ext);
+struct segment *segment_new(int64_t base);
+void segment_ref(struct segment *s);
+void segment_unref(struct segment *s);
+/* Open the .log descriptor if needed. */
+int segment_open_fd(struct segment *s, const char *dir);
+/* Create the three files of a new, empty segment (opens them). */
+int segment_create(struct segment *s, const char *dir);
+/* Make s the active segment: open files, load and check indexes, max ts. */
+int segment_activate(struct segment *s, const char *dir, const struct log_config *cfg);
+/* Close index descriptors (sealed and synced). */
+void segment_close_index_fds(struct segment *s);
+/* Drop the in-memory position table (memory of sealed segments). */
+void segment_drop_table(struct segment *s);
+void segment_tab_push(struct segment *s, int64_t base, int64_t last, int64_t pos);
+
+/* A chunked reader of batch headers in one segment file. */
+struct seg_scan {
+	int fd;
+	int64_t pos, end; /* next batch position; stop position */
+	uint8_t *buf;
+	size_t cap;
+	int64_t buf_off;
+	size_t buf_len;
+	bool torn; /* stopped at bytes that are not a whole batch */
+	int err;   /* I/O error */
+};
+struct scan_batch {
+	int64_t pos, size;
+	int64_t base, last;
+	int64_t max_ts;
+	int32_t epoch;
+	int32_t count;
+	int16_t attrs;
+};
+void seg_scan_init(struct seg_scan *sc, int fd, int64_t pos, int64_t end);
+void seg_scan_release(struct seg_scan *sc);
+/* 1 and *b filled, or 0 at the end (sc->torn / sc->err tell why). */
+int seg_scan_next(struct seg_scan *sc, struct scan_batch *b);
+/* The whole bytes of batch b (just returned by next); NULL on error. */
+const uint8_t *seg_scan_bytes(struct seg_scan *sc, const struct scan_batch *b);
+
+/* ---- index.c: .index / .timeindex ---- */
+
+/* Load (and check) both index files of a sealed or active segment; a bad
+ * index is rebuilt from the log. */
+int index_load(struct segment *s, const char *dir, const struct log_config *cfg);
+/* Position to start scanning for offset (largest entry <= offset), or 0. */
+int64_t index_lookup(const struct segment *s, int64_t offset);
+/* Offset (absolute) to start from for timestamp ts, or the base. */
+int64_t index_lookup_time(const struct segment *s, int64_t ts);
+/* Per-batch index maintenance during append or rebuild; writes the files
+ * when they are open. */
+int index_on_batch(struct segment *s, int64_t last, int64_t pos, int64_t size, int64_t max_ts,
+		   const struct log_config *cfg);
+/* Append the final time-index entry (max timestamp) when sealing. */
+int index_seal(struct segment *s);
+/* Rewrite both index files from the in-memory entries. */
+int index_write_files(struct segment *s, const char *dir);
+/* Whether another entry would overflow segment_index_bytes. */
+bool index_full(const struct segment *s, const struct log_config *cfg);
+/* Make sure max_ts of s is known (time index, else a scan). */
+int segment_load_max_ts(struct segment *s, const char *dir, const struct log_config *cfg);
+
+/* ---- recovery.c ---- */
+
+/* Scan s from position 0: validate batches, rebuild indexes and table. With
+ * validate, stop at the first bad batch and truncate the file there.
+ * *prev_last is the last offset before s (-1 if none); updated. Returns 0, or
+ * 1 if the segment was truncated. */
+int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *prev_last);
+int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
+		  const struct log_config *cfg, bool create, struct plog **out);
+void plog_free(struct plog *l);
+void epochs_on_batch(struct plog *l, int32_t epoch, int64_t base);
+void epochs_truncate(struct plog *l, int64_t end);
+int epochs_write(struct plog *l, bool sync);
+
+/* ---- plog.c ---- */
+
+struct segment *plog_active(struct plog *l);
+int plog_roll(struct plog *l, int64_t now_ms);
+/* Index of the segment that holds offset (largest base <= offset). */
+int plog_find_segment(const struct plog *l, int64_t offset);
+/* Offset after the last batch of segment i. */
+int64_t plog_seg_end(const struct plog *l, int i);
+/* Remove the first n segments (renamed ".deleted", unlinked later). */
+void plog_delete_segments(struct plog *l, int first, int n, int64_t now_ms);
+void plog_run_pending_deletes(struct plog *l, int64_t now_ms, bool all);
+/* Sync every written file now (shutdown). */
+int plog_sync_now(struct plog *l);
+
+/* ---- logdir.c ---- */
+void logdir__forget(struct logdir *d, struct plog *l);
+int64_t ckpt_get(const struct ckpt *c, const char *topic, int32_t partition);
+void logdir__remove_path(struct logdir *d, char *path_moved);
+
+bool log__parse_i64(const char **p, int64_t *out);
+extern atomic_llong plog__scanned_bytes;
+
+#endif

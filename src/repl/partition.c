@@ -1,0 +1,451 @@
+/*
+ * partition.c: partition state around each log — high watermark, group
+ * commit, and the waiters parked on durability or new data. See partition.h
+ * for the model; this file leaves storage to log/ and wire formats to
+ * handlers/.
+ */
+#include "repl/partition.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/logging.h"
+
+struct partitions {
+	struct loop *loop;
+	struct worker_pool *workers;
+	struct logdir *logdir;
+	struct meta *meta;
+	const struct broker_config *cfg;
+	struct partition *dirty_head;
+	struct loop_timer flush_timer;
+	struct loop_timer retention_timer;   /* log.retention.check.interval.ms */
+	struct loop_timer checkpoint_timer;  /* recovery points, every 60 s */
+	struct partitions_stats stats;
+};
+
+struct sync_job {
+	struct plog_sync s;
+	struct partition *p;
+};
+
+#define OWNER(t, field) ((struct partitions *)((char *)(t)-offsetof(struct partitions, field)))
+#define CHECKPOINT_INTERVAL_MS 60000
+
+static void list_init(struct pwaiter *head)
+{
+	head->prev = head->next = head;
+}
+
+static void list_unlink(struct pwaiter *w)
+{
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+}
+
+static void list_push_back(struct pwaiter *head, struct pwaiter *w)
+{
+	w->prev = head->prev;
+	w->next = head;
+	head->prev->next = w;
+	head->prev = w;
+}
+
+void pwaiter_cancel(struct pwaiter *w)
+{
+	if (w->prev)
+		list_unlink(w);
+}
+
+static bool is_relaxed(const struct partition *p)
+{
+	return p->topic && !p->topic->cfg.fsync_before_ack;
+}
+
+bool partition_needs_sync_for_ack(const struct partition *p) { return !is_relaxed(p); }
+
+/* Wake every fetch waiter (after the high watermark moved, or with an error). */
+static void wake_fetchers(struct partition *p, int err)
+{
+	struct pwaiter *head = &p->fetch_waiters;
+	/* Detach the whole list first: callbacks may re-register. */
+	if (head->next == head)
+		return;
+	struct pwaiter pending;
+	list_init(&pending);
+	pending.next = head->next;
+	pending.prev = head->prev;
+	pending.next->prev = &pending;
+	pending.prev->next = &pending;
+	list_init(head);
+	while (pending.next != &pending) {
+		struct pwaiter *w = pending.next;
+		list_unlink(w);
+		w->cb(w, err);
+	}
+}
+
+static void complete_producers(struct partition *p, int err)
+{
+	struct pwaiter *head = &p->produce_waiters;
+	int64_t durable = plog_durable_offset(p->log);
+	while (head->next != head) {
+		struct pwaiter *w = head->next;
+		if (!err && w->target_offset > durable)
+			break;
+		list_unlink(w);
+		w->cb(w, err);
+	}
+}
+
+static void set_high_watermark(struct partition *p, int64_t hw)
+{
+	if (hw > p->high_watermark) {
+		p->high_watermark = hw;
+		wake_fetchers(p, 0);
+	}
+}
+
+static void mark_dirty(struct partitions *pm, struct partition *p)
+{
+	p->dirty = true;
+	if (!p->in_dirty_list) {
+		p->in_dirty_list = true;
+		p->next_dirty = pm->dirty_head;
+		pm->dirty_head = p;
+	}
+}
+
+static void partition_free(struct partition *p)
+{
+	free(p);
+}
+
+static void sync_run(void *arg)
+{
+	struct sync_job *j = arg;
+	plog_sync_run(&j->s);
+}
+
+static void start_sync(struct partitions *pm, struct partition *p);
+
+static void sync_done(void *arg)
+{
+	struct sync_job *j = arg;
+	struct partition *p = j->p;
+	struct partitions *pm = p->mgr;
+	plog_sync_complete(&j->s);
+	pm->stats.syncs++;
+	pm->stats.sync_ns_total += j->s.latency_ns;
+	if (j->s.latency_ns > pm->stats.sync_ns_max)
+		pm->stats.sync_ns_max = j->s.latency_ns;
+	int err = j->s.err;
+	free(j);
+	p->sync_running = false;
+	p->last_flush_ms = loop_now_ms(pm->loop);
+	if (!p->topic) {
+		/* The topic was deleted while this sync ran: finish the deletion. */
+		logdir_delete_log(pm->logdir, p->log);
+		partition_free(p);
+		return;
+	}
+	if (err || plog_failed(p->log)) {
+		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until restart",
+			  p->topic->name, p->index, err_str(err ? err : ERR_STORAGE));
+		complete_producers(p, ERR_STORAGE);
+		return;
+	}
+	if (!is_relaxed(p))
+		set_high_watermark(p, plog_durable_offset(p->log));
+	complete_producers(p, 0);
+	if (p->dirty)
+		mark_dirty(pm, p); /* picked up by this turn's before-sleep hook */
+}
+
+static void start_sync(struct partitions *pm, struct partition *p)
+{
+	struct sync_job *j = calloc(1, sizeof(*j));
+	ASSERT(j);
+	if (plog_sync_prepare(p->log, &j->s) <= 0) {
+		free(j);
+		p->dirty = false;
+		complete_producers(p, plog_failed(p->log) ? ERR_STORAGE : 0);
+		return;
+	}
+	j->p = p;
+	p->dirty = false;
+	p->sync_running = true;
+	worker_submit(pm->workers, sync_run, sync_done, j);
+}
+
+static bool wants_sync(const struct partition *p, int64_t now_ms)
+{
+	const struct topic_config *c = &p->topic->cfg;
+	if (c->fsync_before_ack)
+		return true;
+	if (c->flush_messages != INT64_MAX && plog_unflushed_messages(p->log) >= c->flush_messages)
+		return true;
+	if (c->flush_ms != INT64_MAX && now_ms - p->last_flush_ms >= c->flush_ms)
+		return true;
+	return false;
+}
+
+/* End of every loop turn: one sync per partition appended to in this turn. */
+static void before_sleep(void *arg)
+{
+	struct partitions *pm = arg;
+	struct partition *p = pm->dirty_head;
+	pm->dirty_head = NULL;
+	int64_t now = loop_now_ms(pm->loop);
+	while (p) {
+		struct partition *next = p->next_dirty;
+		p->in_dirty_list = false;
+		p->next_dirty = NULL;
+		if (p->topic && p->dirty && !p->sync_running) {
+			if (wants_sync(p, now))
+				start_sync(pm, p);
+			/* relaxed and not due: the flush timer finds it later */
+		}
+		p = next;
+	}
+}
+
+/* Relaxed mode: flush.ms and flush.messages checked once a second. */
+static void flush_timer_cb(struct loop_timer *t)
+{
+	struct partitions *pm = OWNER(t, flush_timer);
+	int64_t now = loop_now_ms(pm->loop);
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *tp = meta_topic_at(pm->meta, i);
+		if (tp->cfg.fsync_before_ack || !tp->data)
+			continue;
+		for (int k = 0; k < tp->partitions; k++) {
+			struct partition *p = partitions_get(tp, k);
+			if (p && !p->sync_running && plog_unflushed_messages(p->log) > 0 &&
+			    wants_sync(p, now))
+				start_sync(pm, p);
+		}
+	}
+	loop_timer_start(pm->loop, &pm->flush_timer, 1000);
+}
+
+static void retention_timer_cb(struct loop_timer *t)
+{
+	struct partitions *pm = OWNER(t, retention_timer);
+	partitions_enforce_retention(pm, clock_now_ms());
+	loop_timer_start(pm->loop, t, pm->cfg->log_retention_check_interval_ms);
+}
+
+/*
+ * Checkpoints record each log's recovery point so a crash rescans only what
+ * came after. They are small files; writing them takes a few ms once a minute.
+ */
+static void checkpoint_timer_cb(struct loop_timer *t)
+{
+	struct partitions *pm = OWNER(t, checkpoint_timer);
+	int err = logdir_checkpoint(pm->logdir);
+	if (err)
+		LOG_WARN("writing checkpoints failed: %s", err_str(err));
+	loop_timer_start(pm->loop, t, CHECKPOINT_INTERVAL_MS);
+}
+
+int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
+		   struct meta *meta, const struct broker_config *cfg, struct partitions **out)
+{
+	struct partitions *pm = calloc(1, sizeof(*pm));
+	if (!pm)
+		return -ENOMEM;
+	pm->loop = loop;
+	pm->workers = workers;
+	pm->logdir = logdir;
+	pm->meta = meta;
+	pm->cfg = cfg;
+	loop_add_before_sleep(loop, before_sleep, pm);
+	loop_timer_init(&pm->flush_timer, flush_timer_cb);
+	loop_timer_start(loop, &pm->flush_timer, 1000);
+	loop_timer_init(&pm->retention_timer, retention_timer_cb);
+	loop_timer_start(loop, &pm->retention_timer, cfg->log_retention_check_interval_ms);
+	loop_timer_init(&pm->checkpoint_timer, checkpoint_timer_cb);
+	loop_timer_start(loop, &pm->checkpoint_timer, CHECKPOINT_INTERVAL_MS);
+	*out = pm;
+	return 0;
+}
+
+static int open_one(struct partitions *pm, struct topic *t, int32_t i, bool create)
+{
+	struct partition **arr = t->data;
+	struct partition *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->topic = t;
+	p->index = i;
+	p->mgr = pm;
+	list_init(&p->produce_waiters);
+	list_init(&p->fetch_waiters);
+	int err = logdir_open_log(pm->logdir, t->name, i, &t->cfg.log, create, &p->log);
+	if (err) {
+		LOG_ERROR("cannot open log %s-%d: %s", t->name, i, err_str(err));
+		free(p);
+		return err;
+	}
+	p->high_watermark = plog_durable_offset(p->log);
+	if (p->high_watermark > plog_end_offset(p->log))
+		p->high_watermark = plog_end_offset(p->log);
+	p->last_flush_ms = loop_now_ms(pm->loop);
+	arr[i] = p;
+	return 0;
+}
+
+int partitions_create(struct partitions *pm, struct topic *t, int32_t from, int32_t to)
+{
+	struct partition **arr = realloc(t->data, sizeof(*arr) * (size_t)to);
+	if (!arr)
+		return -ENOMEM;
+	for (int32_t i = from; i < to; i++)
+		arr[i] = NULL;
+	t->data = arr;
+	for (int32_t i = from; i < to; i++) {
+		int err = open_one(pm, t, i, true);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int partitions_open_all(struct partitions *pm)
+{
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *t = meta_topic_at(pm->meta, i);
+		int err = partitions_create(pm, t, 0, t->partitions);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct partition *partitions_get(struct topic *t, int32_t index)
+{
+	if (!t || !t->data || index < 0 || index >= t->partitions)
+		return NULL;
+	return ((struct partition **)t->data)[index];
+}
+
+void partitions_delete_topic(struct partitions *pm, struct topic *t)
+{
+	struct partition **arr = t->data;
+	if (!arr)
+		return;
+	for (int32_t i = 0; i < t->partitions; i++) {
+		struct partition *p = arr[i];
+		if (!p)
+			continue;
+		complete_producers(p, ERR_NOT_FOUND);
+		wake_fetchers(p, ERR_NOT_FOUND);
+		p->topic = NULL;
+		if (p->sync_running)
+			continue; /* sync_done finishes the deletion */
+		logdir_delete_log(pm->logdir, p->log);
+		partition_free(p);
+	}
+	free(arr);
+	t->data = NULL;
+}
+
+void partitions_free(struct partitions *pm, bool clean)
+{
+	if (!pm)
+		return;
+	loop_timer_stop(pm->loop, &pm->flush_timer);
+	loop_timer_stop(pm->loop, &pm->retention_timer);
+	loop_timer_stop(pm->loop, &pm->checkpoint_timer);
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *t = meta_topic_at(pm->meta, i);
+		struct partition **arr = t->data;
+		if (!arr)
+			continue;
+		for (int32_t k = 0; k < t->partitions; k++) {
+			struct partition *p = arr[k];
+			if (!p)
+				continue;
+			complete_producers(p, ERR_SHUTDOWN);
+			wake_fetchers(p, ERR_SHUTDOWN);
+			free(p); /* logs are closed by logdir_close */
+		}
+		free(arr);
+		t->data = NULL;
+	}
+	(void)clean;
+	free(pm);
+}
+
+int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t now_ms,
+		     struct plog_append_result *res)
+{
+	int err = plog_append(p->log, batch, len, p->leader_epoch, now_ms, res);
+	if (err)
+		return err;
+	p->bytes_in += (int64_t)len;
+	p->messages_in += res->last_offset - res->base_offset + 1;
+	mark_dirty(p->mgr, p);
+	if (is_relaxed(p))
+		set_high_watermark(p, plog_end_offset(p->log));
+	return 0;
+}
+
+void partition_wait_durable(struct partition *p, struct pwaiter *w, int64_t target)
+{
+	w->part = p;
+	w->target_offset = target;
+	if (plog_durable_offset(p->log) >= target) {
+		w->prev = w->next = NULL;
+		w->cb(w, 0);
+		return;
+	}
+	/* Appends are in offset order, so pushing at the back keeps the list sorted. */
+	list_push_back(&p->produce_waiters, w);
+}
+
+void partition_wait_data(struct partition *p, struct pwaiter *w)
+{
+	w->part = p;
+	list_push_back(&p->fetch_waiters, w);
+}
+
+void partitions_enforce_retention(struct partitions *pm, int64_t now_ms)
+{
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *t = meta_topic_at(pm->meta, i);
+		for (int32_t k = 0; k < t->partitions; k++) {
+			struct partition *p = partitions_get(t, k);
+			if (!p || !t->cfg.cleanup_delete)
+				continue;
+			int r = plog_enforce_retention(p->log, now_ms);
+			if (r > 0)
+				LOG_INFO("partition %s-%d: retention deleted %d segment(s), log start offset %lld",
+					 t->name, k, r, (long long)plog_start_offset(p->log));
+			else if (r < 0)
+				LOG_WARN("partition %s-%d: retention failed: %s", t->name, k, err_str(r));
+		}
+	}
+}
+
+void partitions_config_changed(struct partitions *pm, struct topic *t)
+{
+	(void)pm;
+	for (int32_t k = 0; k < t->partitions; k++) {
+		struct partition *p = partitions_get(t, k);
+		if (p)
+			plog_set_config(p->log, &t->cfg.log);
+	}
+}
+
+const struct partitions_stats *partitions_stats(const struct partitions *pm) { return &pm->stats; }
