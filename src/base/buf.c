@@ -20,6 +20,8 @@ void buf_release(struct buf *b)
 
 uint8_t *buf_reserve(struct buf *b, size_t extra)
 {
+	if (extra == 0 && !b->data)
+		extra = 1; /* never hand out NULL + 0 */
 	if (b->cap - b->len < extra) {
 		size_t want = b->len + extra;
 		size_t cap = b->cap ? b->cap : 256;
