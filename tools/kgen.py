@@ -17,7 +17,8 @@ import os
 import re
 import sys
 
-# One line per API: (key, schema name prefix, C file suffix). Requests and responses both.
+# One line per API: (key, schema name prefix). Generates <Prefix>Request and <Prefix>Response
+# into kmsg_<prefix in snake case>.c.
 APIS = [
     (0, "Produce"),
     (1, "Fetch"),
@@ -174,10 +175,6 @@ def snake(name):
     return s.lower()
 
 
-def camel_words(name):
-    return snake(name)
-
-
 # ---------------------------------------------------------------------------------------------
 # The merged model
 
@@ -247,8 +244,6 @@ class SchemaView:
                     raise GenError("%s: struct %s defined twice" % (self.j["name"], t))
                 self.defs[t] = f["fields"]
                 self._collect(f["fields"])
-        for cs in self.j.get("commonStructs", []):
-            pass
 
     def struct_fields(self, name):
         if name not in self.parsed:

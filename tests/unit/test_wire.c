@@ -221,12 +221,12 @@ static int fails_varlong(const char *hex)
 
 TEST(varint_malformed)
 {
-	CHECK(fails_uvarint(""));                  /* empty */
-	CHECK(fails_uvarint("80"));                /* continuation, then end */
-	CHECK(fails_uvarint("ff ff ff ff"));       /* truncated at 4 bytes */
-	CHECK(fails_uvarint("ff ff ff ff 10"));    /* 33rd bit set */
-	CHECK(fails_uvarint("ff ff ff ff 8f 01")); /* 6 bytes */
-	CHECK(fails_uvarint("80 80 80 80 80 00")); /* overlong zero */
+	CHECK(fails_uvarint(""));                                 /* empty */
+	CHECK(fails_uvarint("80"));                               /* continuation, then end */
+	CHECK(fails_uvarint("ff ff ff ff"));                      /* truncated at 4 bytes */
+	CHECK(fails_uvarint("ff ff ff ff 10"));                   /* 33rd bit set */
+	CHECK(fails_uvarint("ff ff ff ff 8f 01"));                /* 6 bytes */
+	CHECK(fails_uvarint("80 80 80 80 80 00"));                /* overlong zero */
 	CHECK(fails_varlong("ff ff ff ff ff ff ff ff ff 02"));    /* 65th bit */
 	CHECK(fails_varlong("ff ff ff ff ff ff ff ff ff 81 00")); /* 11 bytes */
 	CHECK(fails_varlong("ff ff"));
