@@ -166,6 +166,10 @@ static int server_main(int argc, char **argv)
 			}
 		}
 	}
+	if (broker_config_finish(&b->cfg, err, sizeof(err))) {
+		fprintf(stderr, "fjord server: %s\n", err);
+		return 2;
+	}
 	enum log_level lvl;
 	if (logging_parse_level(b->cfg.log_level, &lvl) == 0)
 		logging_level = lvl;
@@ -211,6 +215,10 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: cannot listen on %s: %s\n", b->cfg.listeners, err_str(rc));
 		return 1;
 	}
+	if (b->cfg.listen_port == 0)
+		b->cfg.listen_port = server_port(app.srv);
+	if (b->cfg.advertised_port == 0)
+		b->cfg.advertised_port = server_port(app.srv);
 	if ((rc = setup_signals(&app))) {
 		fprintf(stderr, "fjord server: signals: %s\n", err_str(rc));
 		return 1;

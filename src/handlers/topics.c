@@ -23,45 +23,32 @@ static int16_t create_topic(struct broker *b, const char *name, size_t len, int3
 			    struct topic **out, char *msg, size_t msglen)
 {
 	msg[0] = 0;
-	if (meta_topic_name_valid(name, len, msg, msglen))
-		return KERR_INVALID_TOPIC_EXCEPTION;
-	if (partitions == -1)
-		partitions = b->cfg.num_partitions;
-	if (partitions <= 0) {
-		snprintf(msg, msglen, "Number of partitions must be larger than 0.");
-		return KERR_INVALID_PARTITIONS;
-	}
-	if (partitions > 1000000) {
-		snprintf(msg, msglen, "Number of partitions %d is too large.", partitions);
-		return KERR_INVALID_PARTITIONS;
-	}
-	if (rf == -1)
-		rf = b->cfg.default_replication_factor;
-	if (rf <= 0) {
-		snprintf(msg, msglen, "Replication factor must be larger than 0.");
-		return KERR_INVALID_REPLICATION_FACTOR;
-	}
-	if (rf > 1) {
-		snprintf(msg, msglen, "Unable to replicate the partition %d time(s): The target "
-				      "replication factor of %d cannot be reached because only 1 broker(s) "
-				      "are registered.", rf, rf);
-		return KERR_INVALID_REPLICATION_FACTOR;
-	}
 	char nm[256];
-	snprintf(nm, sizeof(nm), "%.*s", (int)len, name);
+	if (len >= sizeof(nm)) {
+		snprintf(msg, msglen, "Topic name is illegal, it can't be longer than 249 characters.");
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	memcpy(nm, name, len);
+	nm[len] = 0;
 	struct topic *t = NULL;
-	int err = meta_topic_create(b->meta, nm, partitions, rf, kv, nkv, validate_only, &t, msg, msglen);
-	if (err == ERR_EXISTS) {
+	enum meta_fail fail = META_FAIL_NONE;
+	int err = meta_topic_create_ex(b->meta, nm, partitions, rf, kv, nkv, validate_only, &t, &fail,
+				       msg, msglen);
+	switch (fail) {
+	case META_FAIL_NONE: break;
+	case META_FAIL_NAME: return KERR_INVALID_TOPIC_EXCEPTION;
+	case META_FAIL_EXISTS:
 		snprintf(msg, msglen, "Topic '%s' already exists.", nm);
 		return KERR_TOPIC_ALREADY_EXISTS;
+	case META_FAIL_PARTITIONS: return KERR_INVALID_PARTITIONS;
+	case META_FAIL_REPLICATION: return KERR_INVALID_REPLICATION_FACTOR;
+	case META_FAIL_CONFIG: return KERR_INVALID_CONFIG;
+	default: break;
 	}
-	if (err == ERR_INVALID_CONFIG)
-		return KERR_INVALID_CONFIG;
-	if (err == ERR_INVALID)
-		return KERR_INVALID_REQUEST;
 	if (err) {
-		snprintf(msg, msglen, "Cannot create topic: %s", err_str(err));
-		return KERR_UNKNOWN_SERVER_ERROR;
+		if (!msg[0])
+			snprintf(msg, msglen, "Cannot create topic: %s", err_str(err));
+		return err == ERR_STORAGE ? KERR_KAFKA_STORAGE_ERROR : kafka_error_from(err);
 	}
 	if (validate_only)
 		return KERR_NONE;

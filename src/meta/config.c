@@ -36,8 +36,14 @@
 
 /* ---- Java properties ---------------------------------------------------- */
 
-static bool prop_ws(char c) { return c == ' ' || c == '\t' || c == '\f'; }
-static bool prop_eol(char c) { return c == '\n' || c == '\r'; }
+static bool prop_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\f';
+}
+static bool prop_eol(char c)
+{
+	return c == '\n' || c == '\r';
+}
 
 static int hexval(char c)
 {
@@ -146,8 +152,8 @@ static int prop_unescape(const char *s, size_t n, char *out, int line, char *err
 }
 
 int config_parse_properties(const char *text, size_t len,
-			    int (*cb)(void *arg, const char *key, const char *value, int line),
-			    void *arg, char *err, size_t errlen)
+                            int (*cb)(void *arg, const char *key, const char *value, int line),
+                            void *arg, char *err, size_t errlen)
 {
 	char *logical = malloc(len + 1);
 	char *key = malloc(len + 1);
@@ -167,7 +173,8 @@ int config_parse_properties(const char *text, size_t len,
 			/* Blank or comment line: comments never continue. */
 			while (pos < len && !prop_eol(text[pos]))
 				pos++;
-			if (pos < len && text[pos] == '\r' && pos + 1 < len && text[pos + 1] == '\n')
+			if (pos < len && text[pos] == '\r' && pos + 1 < len &&
+			    text[pos + 1] == '\n')
 				pos++;
 			pos++;
 			line++;
@@ -256,7 +263,7 @@ static void upcase(char *s)
 }
 
 static int parse_one_listener(const char *s, size_t n, struct config_listener *l, char *err,
-			      size_t errlen)
+                              size_t errlen)
 {
 	const char *end = s + n;
 	const char *sep = NULL;
@@ -318,7 +325,7 @@ bad:
 }
 
 int config_parse_listeners(const char *value, struct config_listener *out, int max, char *err,
-			   size_t errlen)
+                           size_t errlen)
 {
 	int count = 0;
 	const char *p = value;
@@ -350,7 +357,7 @@ int config_parse_listeners(const char *value, struct config_listener *out, int m
 
 /* The security protocol of a listener name, from listener.security.protocol.map. */
 static bool listener_protocol(const struct broker_config *c, const char *name, char *out,
-			      size_t outlen)
+                              size_t outlen)
 {
 	const char *p = c->listener_security_protocol_map;
 	size_t nlen = strlen(name);
@@ -366,7 +373,8 @@ static bool listener_protocol(const struct broker_config *c, const char *name, c
 				ke--;
 			if ((size_t)(ke - p) == nlen && strncasecmp(p, name, nlen) == 0) {
 				char tmp[64];
-				snprintf(tmp, sizeof(tmp), "%.*s", (int)(end - colon - 1), colon + 1);
+				snprintf(tmp, sizeof(tmp), "%.*s", (int)(end - colon - 1),
+				         colon + 1);
 				if (!config__trim(tmp, out, outlen))
 					return false;
 				upcase(out);
@@ -409,9 +417,9 @@ static int pick_listener(struct broker_config *c, char *err, size_t errlen)
 		char proto[32];
 		if (!listener_protocol(c, l[i].name, proto, sizeof(proto))) {
 			snprintf(err, errlen,
-				 "No security protocol defined for listener %s in "
-				 "listener.security.protocol.map",
-				 l[i].name);
+			         "No security protocol defined for listener %s in "
+			         "listener.security.protocol.map",
+			         l[i].name);
 			return ERR_INVALID_CONFIG;
 		}
 		if (config__list_has(c->controller_listener_names, l[i].name, true))
@@ -421,9 +429,9 @@ static int pick_listener(struct broker_config *c, char *err, size_t errlen)
 	}
 	if (chosen < 0) {
 		snprintf(err, errlen,
-			 "listeners=%s has no PLAINTEXT listener to serve (Fjord serves the first "
-			 "PLAINTEXT listener that is not in controller.listener.names)",
-			 c->listeners);
+		         "listeners=%s has no PLAINTEXT listener to serve (Fjord serves the first "
+		         "PLAINTEXT listener that is not in controller.listener.names)",
+		         c->listeners);
 		return ERR_INVALID_CONFIG;
 	}
 	snprintf(c->listener_name, sizeof(c->listener_name), "%s", l[chosen].name);
@@ -433,16 +441,16 @@ static int pick_listener(struct broker_config *c, char *err, size_t errlen)
 	int na = 0;
 	if (c->advertised_listeners[0]) {
 		na = config_parse_listeners(c->advertised_listeners, a, (int)ARRAY_SIZE(a), err,
-					    errlen);
+		                            errlen);
 		if (na < 0)
 			return na;
 	}
 	for (int i = 0; i < na; i++) {
 		if (strcmp(a[i].host, "0.0.0.0") == 0 || strcmp(a[i].host, "::") == 0) {
 			snprintf(err, errlen,
-				 "advertised.listeners cannot use the nonroutable meta-address %s. "
-				 "Use a routable IP address.",
-				 a[i].host);
+			         "advertised.listeners cannot use the nonroutable meta-address %s. "
+			         "Use a routable IP address.",
+			         a[i].host);
 			return ERR_INVALID_CONFIG;
 		}
 	}
@@ -454,7 +462,7 @@ static int pick_listener(struct broker_config *c, char *err, size_t errlen)
 			return 0;
 		}
 	snprintf(c->advertised_host, sizeof(c->advertised_host), "%s",
-		 unspecified_host(l[chosen].host) ? "localhost" : l[chosen].host);
+	         unspecified_host(l[chosen].host) ? "localhost" : l[chosen].host);
 	c->advertised_port = l[chosen].port;
 	return 0;
 }
@@ -474,7 +482,7 @@ static bool is_set(const struct broker_config *c, const char *name)
 }
 
 bool broker_config_get(const struct broker_config *c, const struct config_def *d, char *buf,
-		       size_t len, enum config_source *src)
+                       size_t len, enum config_source *src)
 {
 	uint16_t at = c->set_at_[config__broker_index(d)];
 	if (src)
@@ -501,11 +509,11 @@ static void derive(struct broker_config *c)
 	else
 		c->log.retention_ms = scaled(c->log_retention_hours_, 3600000);
 
-	c->log.segment_ms = is_set(c, "log.roll.ms") ? c->log_roll_ms_
-						      : scaled(c->log_roll_hours_, 3600000);
+	c->log.segment_ms =
+	    is_set(c, "log.roll.ms") ? c->log_roll_ms_ : scaled(c->log_roll_hours_, 3600000);
 	c->log_segment_jitter_ms = is_set(c, "log.roll.jitter.ms")
-					   ? c->log_roll_jitter_ms_
-					   : scaled(c->log_roll_jitter_hours_, 3600000);
+	                               ? c->log_roll_jitter_ms_
+	                               : scaled(c->log_roll_jitter_hours_, 3600000);
 	if (!is_set(c, "log.dirs"))
 		memcpy(c->log_dirs, c->log_dir_, sizeof(c->log_dirs));
 	if (!is_set(c, "node.id") && is_set(c, "broker.id"))
@@ -534,13 +542,33 @@ void broker_config_default(struct broker_config *c)
 	derive(c);
 }
 
+/* Drop values that were set again later (and the one at skip, about to be replaced). */
+static void compact_pool(struct broker_config *c, int skip)
+{
+	char pool[sizeof(c->set_pool_)];
+	uint16_t len = 0;
+	for (int i = 0; i < config_broker_def_count(); i++) {
+		if (!c->set_at_[i] || i == skip)
+			continue;
+		const char *v = c->set_pool_ + c->set_at_[i] - 1;
+		size_t n = strlen(v) + 1;
+		memcpy(pool + len, v, n);
+		c->set_at_[i] = (uint16_t)(len + 1);
+		len = (uint16_t)(len + n);
+	}
+	if (skip >= 0)
+		c->set_at_[skip] = 0;
+	memcpy(c->set_pool_, pool, len);
+	c->set_pool_len_ = len;
+}
+
 int broker_config_set(struct broker_config *c, const char *key, const char *value, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	const struct config_def *d = config_broker_def_find(key);
 	if (!d) {
-		snprintf(err, errlen, "The configuration '%s' was supplied but isn't a known config.",
-			 key);
+		snprintf(err, errlen,
+		         "The configuration '%s' was supplied but isn't a known config.", key);
 		return ERR_NOT_FOUND;
 	}
 	int rc = config__apply(d, value, c, err, errlen);
@@ -551,16 +579,21 @@ int broker_config_set(struct broker_config *c, const char *key, const char *valu
 	char v[CONFIG_VALUE_MAX];
 	config__trim(value, v, sizeof(v));
 	size_t n = strlen(v) + 1;
+	int idx = config__broker_index(d);
+	if (c->set_pool_len_ + n > sizeof(c->set_pool_))
+		compact_pool(c, idx);
 	if (c->set_pool_len_ + n > sizeof(c->set_pool_)) {
 		snprintf(err, errlen, "Too much configuration: %s does not fit", key);
 		return ERR_INVALID_CONFIG;
 	}
 	memcpy(c->set_pool_ + c->set_pool_len_, v, n);
-	c->set_at_[config__broker_index(d)] = (uint16_t)(c->set_pool_len_ + 1);
+	c->set_at_[idx] = (uint16_t)(c->set_pool_len_ + 1);
 	c->set_pool_len_ = (uint16_t)(c->set_pool_len_ + n);
 
-	if (strcmp(key, "zookeeper.connect") == 0 || strcmp(key, "zookeeper.connection.timeout.ms") == 0)
-		LOG_WARN("%s is set but not used: Fjord keeps its metadata itself (KRaft mode)", key);
+	if (strcmp(key, "zookeeper.connect") == 0 ||
+	    strcmp(key, "zookeeper.connection.timeout.ms") == 0)
+		LOG_WARN("%s is set but not used: Fjord keeps its metadata itself (KRaft mode)",
+		         key);
 	else if (d->flags & CONFIG_F_UNUSED)
 		LOG_DEBUG("%s is accepted but has no effect in Fjord", key);
 	derive(c);
@@ -571,16 +604,17 @@ int broker_config_finish(struct broker_config *c, char *err, size_t errlen)
 {
 	derive(c);
 	if (is_set(c, "node.id") && is_set(c, "broker.id") && c->node_id != c->broker_id) {
-		snprintf(err, errlen,
-			 "broker.id (%d) and node.id (%d) are both set and differ; set only node.id",
-			 c->broker_id, c->node_id);
+		snprintf(
+		    err, errlen,
+		    "broker.id (%d) and node.id (%d) are both set and differ; set only node.id",
+		    c->broker_id, c->node_id);
 		return ERR_INVALID_CONFIG;
 	}
 	if (c->group_min_session_timeout_ms > c->group_max_session_timeout_ms) {
 		snprintf(err, errlen,
-			 "group.min.session.timeout.ms (%d) is larger than "
-			 "group.max.session.timeout.ms (%d)",
-			 c->group_min_session_timeout_ms, c->group_max_session_timeout_ms);
+		         "group.min.session.timeout.ms (%d) is larger than "
+		         "group.max.session.timeout.ms (%d)",
+		         c->group_min_session_timeout_ms, c->group_max_session_timeout_ms);
 		return ERR_INVALID_CONFIG;
 	}
 	return pick_listener(c, err, errlen);
@@ -672,8 +706,8 @@ static void topic_defaults(const struct broker_config *b, struct topic_config *t
 	t->log = b->log;
 	t->max_message_bytes = b->message_max_bytes;
 	snprintf(t->cleanup_policy, sizeof(t->cleanup_policy), "%s", b->cleanup_policy);
-	t->flush_messages = is_set(b, "log.flush.interval.messages") ? b->log_flush_interval_messages
-								      : INT64_MAX;
+	t->flush_messages =
+	    is_set(b, "log.flush.interval.messages") ? b->log_flush_interval_messages : INT64_MAX;
 	if (is_set(b, "log.flush.interval.ms"))
 		t->flush_ms = b->log_flush_interval_ms;
 	else if (is_set(b, "log.flush.scheduler.interval.ms"))
@@ -689,7 +723,7 @@ static void topic_defaults(const struct broker_config *b, struct topic_config *t
 	t->message_timestamp_before_max_ms = b->log_message_timestamp_before_max_ms;
 	t->message_timestamp_after_max_ms = b->log_message_timestamp_after_max_ms;
 	snprintf(t->message_timestamp_type, sizeof(t->message_timestamp_type), "%s",
-		 b->log_message_timestamp_type);
+	         b->log_message_timestamp_type);
 	t->segment_jitter_ms = b->log_segment_jitter_ms;
 	t->preallocate = b->log_preallocate;
 	t->unclean_leader_election_enable = b->unclean_leader_election_enable;
@@ -700,7 +734,7 @@ static void topic_defaults(const struct broker_config *b, struct topic_config *t
 }
 
 int topic_config_resolve(const struct broker_config *b, const struct config_kv *kv, int nkv,
-			 struct topic_config *out, char *err, size_t errlen)
+                         struct topic_config *out, char *err, size_t errlen)
 {
 	struct topic_config t;
 	bool topic_flush = false;
@@ -725,9 +759,9 @@ int topic_config_resolve(const struct broker_config *b, const struct config_kv *
 	}
 	if (t.min_compaction_lag_ms > t.max_compaction_lag_ms) {
 		snprintf(err, errlen,
-			 "conflict topic config setting min.compaction.lag.ms (%lld) > "
-			 "max.compaction.lag.ms (%lld)",
-			 (long long)t.min_compaction_lag_ms, (long long)t.max_compaction_lag_ms);
+		         "conflict topic config setting min.compaction.lag.ms (%lld) > "
+		         "max.compaction.lag.ms (%lld)",
+		         (long long)t.min_compaction_lag_ms, (long long)t.max_compaction_lag_ms);
 		return ERR_INVALID_CONFIG;
 	}
 	t.cleanup_compact = config__list_has(t.cleanup_policy, "compact", true);
@@ -753,8 +787,8 @@ int topic_config_validate(const char *key, const char *value, char *err, size_t 
 }
 
 bool topic_config_get(const struct broker_config *b, const struct topic_config *cfg,
-		      const struct config_kv *kv, int nkv, const struct config_def *d, char *buf,
-		      size_t len, enum config_source *src)
+                      const struct config_kv *kv, int nkv, const struct config_def *d, char *buf,
+                      size_t len, enum config_source *src)
 {
 	for (int i = nkv - 1; i >= 0; i--)
 		if (kv[i].key && kv[i].value && strcmp(kv[i].key, d->name) == 0) {

@@ -26,42 +26,43 @@ struct broker_config {
 	char advertised_listeners[512];
 	char listen_host[256]; /* parsed from the first listener; "" = all interfaces */
 	int listen_port;
-	char advertised_host[256]; /* from advertised.listeners, else listener host, else "localhost" */
+	char advertised_host[256]; /* from advertised.listeners, else listener host, else
+	                              "localhost" */
 	int advertised_port;
-	int32_t node_id;	/* node.id (broker.id accepted as a synonym); default 1 */
-	char log_dirs[1024];	/* log.dirs, else log.dir; default "./data" (ours: a local folder) */
-	int32_t num_partitions; /* 1 */
-	int16_t default_replication_factor; /* 1 */
-	bool auto_create_topics_enable;	    /* true */
-	bool delete_topic_enable;	    /* true */
-	int32_t message_max_bytes;	    /* 1048588 */
-	int32_t socket_request_max_bytes;   /* 104857600 */
+	int32_t node_id;     /* node.id (broker.id accepted as a synonym); default 1 */
+	char log_dirs[1024]; /* log.dirs, else log.dir; default "./data" (ours: a local folder) */
+	int32_t num_partitions;              /* 1 */
+	int16_t default_replication_factor;  /* 1 */
+	bool auto_create_topics_enable;      /* true */
+	bool delete_topic_enable;            /* true */
+	int32_t message_max_bytes;           /* 1048588 */
+	int32_t socket_request_max_bytes;    /* 104857600 */
 	int64_t log_flush_interval_messages; /* Long.MAX = fsync before ack (see below) */
-	int64_t log_flush_interval_ms;	     /* -1 (unset) */
+	int64_t log_flush_interval_ms;       /* -1 (unset) */
 	int64_t log_flush_scheduler_interval_ms;
 	int64_t log_retention_check_interval_ms; /* 300000 */
-	int64_t connections_max_idle_ms;	 /* 600000 */
-	int32_t max_connections;		 /* Int.MAX */
-	int32_t max_connections_per_ip;		 /* Int.MAX */
-	int32_t num_io_threads;			 /* our worker threads for fsync etc. */
-	char log_level[16];			 /* log4j.root.level-like: "INFO" */
-	struct log_config log;			 /* log.segment.bytes, log.retention.*, log.roll.*, ... */
-	char compression_type[16];		 /* "producer" */
-	char cleanup_policy[32];		 /* log.cleanup.policy: "delete" */
-	int32_t min_insync_replicas;		 /* 1 */
-	int32_t offsets_topic_num_partitions;	 /* 50 */
+	int64_t connections_max_idle_ms;         /* 600000 */
+	int32_t max_connections;                 /* Int.MAX */
+	int32_t max_connections_per_ip;          /* Int.MAX */
+	int32_t num_io_threads;                  /* our worker threads for fsync etc. */
+	char log_level[16];                      /* log4j.root.level-like: "INFO" */
+	struct log_config log;       /* log.segment.bytes, log.retention.*, log.roll.*, ... */
+	char compression_type[16];   /* "producer" */
+	char cleanup_policy[32];     /* log.cleanup.policy: "delete" */
+	int32_t min_insync_replicas; /* 1 */
+	int32_t offsets_topic_num_partitions;     /* 50 */
 	int16_t offsets_topic_replication_factor; /* 1 on a single node (Kafka: 3) */
 	int64_t group_initial_rebalance_delay_ms; /* 3000 */
-	int32_t group_min_session_timeout_ms;	  /* 6000 */
-	int32_t group_max_session_timeout_ms;	  /* 1800000 */
-	int64_t offsets_retention_minutes;	  /* 10080 */
+	int32_t group_min_session_timeout_ms;     /* 6000 */
+	int32_t group_max_session_timeout_ms;     /* 1800000 */
+	int64_t offsets_retention_minutes;        /* 10080 */
 
 	/* Added by config.c (all Kafka keys; see config_defs.c for defaults). */
-	char listener_name[64];		      /* name of the served listener, e.g. "PLAINTEXT" */
-	char process_roles[64];		      /* accepted; one node is broker and controller */
-	char controller_quorum_voters[512];   /* accepted, not used yet */
+	char listener_name[64];             /* name of the served listener, e.g. "PLAINTEXT" */
+	char process_roles[64];             /* accepted; one node is broker and controller */
+	char controller_quorum_voters[512]; /* accepted, not used yet */
 	char controller_quorum_bootstrap_servers[512];
-	char controller_listener_names[128];  /* their listeners are not the served one */
+	char controller_listener_names[128]; /* their listeners are not the served one */
 	char inter_broker_listener_name[64];
 	char listener_security_protocol_map[512];
 	char broker_rack[64];
@@ -85,10 +86,10 @@ struct broker_config {
 	int64_t log_cleaner_delete_retention_ms;   /* 86400000 */
 	int64_t log_cleaner_min_compaction_lag_ms; /* 0 */
 	int64_t log_cleaner_max_compaction_lag_ms; /* Long.MAX */
-	double log_cleaner_min_cleanable_ratio;	   /* 0.5 */
-	int32_t compression_gzip_level;		   /* -1 */
-	int32_t compression_lz4_level;		   /* 9 */
-	int32_t compression_zstd_level;		   /* 3 */
+	double log_cleaner_min_cleanable_ratio;    /* 0.5 */
+	int32_t compression_gzip_level;            /* -1 */
+	int32_t compression_lz4_level;             /* 9 */
+	int32_t compression_zstd_level;            /* 3 */
 	int32_t log_flush_offset_checkpoint_interval_ms;
 	int32_t offsets_topic_segment_bytes;
 	int64_t offsets_retention_check_interval_ms;
@@ -97,8 +98,8 @@ struct broker_config {
 	int32_t group_consumer_session_timeout_ms;
 	int32_t group_consumer_heartbeat_interval_ms;
 	int16_t transaction_state_log_replication_factor; /* 1 on a single node (Kafka: 3) */
-	int32_t transaction_state_log_min_isr;		  /* 1 on a single node (Kafka: 2) */
-	int32_t transaction_state_log_num_partitions;	  /* 50 */
+	int32_t transaction_state_log_min_isr;            /* 1 on a single node (Kafka: 2) */
+	int32_t transaction_state_log_num_partitions;     /* 50 */
 	int32_t transaction_state_log_segment_bytes;
 	int32_t transaction_max_timeout_ms;
 	int32_t transactional_id_expiration_ms;
@@ -153,7 +154,8 @@ int broker_config_load(struct broker_config *c, const char *path, char *err, siz
  * the served listener) are recomputed after each call; checks that involve
  * several keys wait for broker_config_finish().
  */
-int broker_config_set(struct broker_config *c, const char *key, const char *value, char *err, size_t errlen);
+int broker_config_set(struct broker_config *c, const char *key, const char *value, char *err,
+                      size_t errlen);
 /*
  * Checks across keys, after the last broker_config_set(): a PLAINTEXT
  * listener to serve, node.id equal to broker.id when both are set, no
@@ -176,7 +178,7 @@ struct config_listener {
  * the number of entries, or ERR_INVALID_CONFIG with a message in err.
  */
 int config_parse_listeners(const char *value, struct config_listener *out, int max, char *err,
-			   size_t errlen);
+                           size_t errlen);
 
 /*
  * Read Java properties text (the syntax of broker_config_load), calling cb
@@ -185,8 +187,8 @@ int config_parse_listeners(const char *value, struct config_listener *out, int m
  * returned. A malformed \uXXXX escape: ERR_INVALID_CONFIG, message in err.
  */
 int config_parse_properties(const char *text, size_t len,
-			    int (*cb)(void *arg, const char *key, const char *value, int line),
-			    void *arg, char *err, size_t errlen);
+                            int (*cb)(void *arg, const char *key, const char *value, int line),
+                            void *arg, char *err, size_t errlen);
 
 /*
  * The definitions table, for DescribeConfigs and the CLI. Types and sources
@@ -206,11 +208,11 @@ enum config_type {
 };
 enum config_source {
 	CONFIG_SOURCE_UNKNOWN = 0,
-	CONFIG_SOURCE_TOPIC = 1,		  /* DYNAMIC_TOPIC_CONFIG */
-	CONFIG_SOURCE_DYNAMIC_BROKER = 2,	  /* DYNAMIC_BROKER_CONFIG */
+	CONFIG_SOURCE_TOPIC = 1,                  /* DYNAMIC_TOPIC_CONFIG */
+	CONFIG_SOURCE_DYNAMIC_BROKER = 2,         /* DYNAMIC_BROKER_CONFIG */
 	CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3, /* DYNAMIC_DEFAULT_BROKER_CONFIG */
-	CONFIG_SOURCE_STATIC_BROKER = 4,	  /* STATIC_BROKER_CONFIG: server.properties */
-	CONFIG_SOURCE_DEFAULT = 5,		  /* DEFAULT_CONFIG */
+	CONFIG_SOURCE_STATIC_BROKER = 4,          /* STATIC_BROKER_CONFIG: server.properties */
+	CONFIG_SOURCE_DEFAULT = 5,                /* DEFAULT_CONFIG */
 	CONFIG_SOURCE_DYNAMIC_BROKER_LOGGER = 6,
 };
 enum {
@@ -225,7 +227,7 @@ struct config_def {
 	const char *name;
 	enum config_type type;
 	const char *default_value; /* as Kafka prints it; NULL = null */
-	unsigned flags;		   /* CONFIG_F_* */
+	unsigned flags;            /* CONFIG_F_* */
 	/*
 	 * Topic keys: the broker keys that supply the default, highest
 	 * precedence first (retention.ms: log.retention.ms, log.retention.minutes,
@@ -233,13 +235,13 @@ struct config_def {
 	 */
 	const char *synonyms[3];
 	/* The rest is for config.c: validation and where the value is stored. */
-	int64_t min, max;	     /* integer types: valid range */
-	double dmin, dmax;	     /* DOUBLE: valid range */
-	const char *const *choices;  /* STRING/LIST: allowed values (NULL-terminated) */
+	int64_t min, max;           /* integer types: valid range */
+	double dmin, dmax;          /* DOUBLE: valid range */
+	const char *const *choices; /* STRING/LIST: allowed values (NULL-terminated) */
 	int (*check)(const struct config_def *d, const char *value, char *err, size_t errlen);
-	int storage;		     /* how the value is stored (config.c) */
-	long offset;		     /* in struct broker_config or struct topic_config; -1 = not stored */
-	size_t size;		     /* for strings: the field's size */
+	int storage; /* how the value is stored (config.c) */
+	long offset; /* in struct broker_config or struct topic_config; -1 = not stored */
+	size_t size; /* for strings: the field's size */
 };
 
 int config_broker_def_count(void);
@@ -257,17 +259,17 @@ bool broker_config_is_set(const struct broker_config *c, const struct config_def
  * CONFIG_SOURCE_STATIC_BROKER or CONFIG_SOURCE_DEFAULT.
  */
 bool broker_config_get(const struct broker_config *c, const struct config_def *d, char *buf,
-		       size_t len, enum config_source *src);
+                       size_t len, enum config_source *src);
 
 /* A topic's effective configuration. */
 struct topic_config {
 	struct log_config log;
 	int32_t max_message_bytes;   /* max.message.bytes */
-	bool cleanup_compact;	     /* cleanup.policy contains compact */
-	bool cleanup_delete;	     /* cleanup.policy contains delete */
-	int64_t flush_messages;	     /* flush.messages; INT64_MAX = not set */
-	int64_t flush_ms;	     /* flush.ms; INT64_MAX = not set */
-	bool fsync_before_ack;	     /* derived: neither flush key set at topic or broker level */
+	bool cleanup_compact;        /* cleanup.policy contains compact */
+	bool cleanup_delete;         /* cleanup.policy contains delete */
+	int64_t flush_messages;      /* flush.messages; INT64_MAX = not set */
+	int64_t flush_ms;            /* flush.ms; INT64_MAX = not set */
+	bool fsync_before_ack;       /* derived: neither flush key set at topic or broker level */
 	int32_t min_insync_replicas; /* min.insync.replicas */
 	char compression_type[16];   /* compression.type */
 	int64_t delete_retention_ms;
@@ -277,7 +279,7 @@ struct topic_config {
 	int64_t message_timestamp_before_max_ms;
 	int64_t message_timestamp_after_max_ms;
 	/* Added by config.c. */
-	char cleanup_policy[32];	 /* normalized: "delete", "compact" or "compact,delete" */
+	char cleanup_policy[32];         /* normalized: "delete", "compact" or "compact,delete" */
 	char message_timestamp_type[16]; /* "CreateTime" or "LogAppendTime" (log.log_append_time) */
 	int64_t segment_jitter_ms;
 	bool preallocate;
@@ -300,7 +302,7 @@ struct config_kv {
  * ("Unknown topic config name: x", "Invalid value y for configuration z: ...").
  */
 int topic_config_resolve(const struct broker_config *b, const struct config_kv *kv, int nkv,
-			 struct topic_config *out, char *err, size_t errlen);
+                         struct topic_config *out, char *err, size_t errlen);
 
 /* Validate one topic override without building (for validate_only / alter). */
 int topic_config_validate(const char *key, const char *value, char *err, size_t errlen);
@@ -313,7 +315,7 @@ int topic_config_validate(const char *key, const char *value, char *err, size_t 
  * Returns false for a null value.
  */
 bool topic_config_get(const struct broker_config *b, const struct topic_config *cfg,
-		      const struct config_kv *kv, int nkv, const struct config_def *d, char *buf,
-		      size_t len, enum config_source *src);
+                      const struct config_kv *kv, int nkv, const struct config_def *d, char *buf,
+                      size_t len, enum config_source *src);
 
 #endif

@@ -29,7 +29,7 @@ enum config_storage {
  * (ERR_INVALID_CONFIG, Kafka's message in err).
  */
 int config__apply(const struct config_def *d, const char *value, void *base, char *err,
-		  size_t errlen);
+                  size_t errlen);
 /* Print the stored value of d (base + d->offset) as Kafka would. */
 void config__render(const struct config_def *d, const void *base, char *buf, size_t len);
 /* Index of a broker definition in the table (for broker_config.set_at_). */

@@ -22,14 +22,14 @@
 
 struct topic {
 	char name[250];
-	struct kuuid id;	 /* random v4-style UUID assigned at creation */
+	struct kuuid id; /* random v4-style UUID assigned at creation */
 	int32_t partitions;
 	int16_t replication_factor;
 	int noverrides;
 	struct config_kv *overrides; /* owned strings */
 	struct topic_config cfg;     /* effective config (broker defaults + overrides) */
-	bool internal;		     /* __consumer_offsets, __transaction_state */
-	void *data;		     /* owned by the broker layer (partition objects) */
+	bool internal;               /* __consumer_offsets, __transaction_state */
+	void *data;                  /* owned by the broker layer (partition objects) */
 };
 
 struct meta;
@@ -80,18 +80,18 @@ struct topic *meta_topic_at(struct meta *m, int i);
  * ERR_INVALID_CONFIG (message in err), or a storage error.
  */
 int meta_topic_create(struct meta *m, const char *name, int32_t partitions, int16_t rf,
-		      const struct config_kv *configs, int nconfigs, bool validate_only,
-		      struct topic **out, char *err, size_t errlen);
+                      const struct config_kv *configs, int nconfigs, bool validate_only,
+                      struct topic **out, char *err, size_t errlen);
 
 /* Which check of a create failed, for the handler's Kafka error code. */
 enum meta_fail {
 	META_FAIL_NONE = 0,
-	META_FAIL_NAME,		   /* ERR_INVALID: INVALID_TOPIC_EXCEPTION (17) */
-	META_FAIL_EXISTS,	   /* ERR_EXISTS: TOPIC_ALREADY_EXISTS (36) */
-	META_FAIL_PARTITIONS,	   /* ERR_INVALID: INVALID_PARTITIONS (37) */
-	META_FAIL_REPLICATION,	   /* ERR_INVALID: INVALID_REPLICATION_FACTOR (38) */
-	META_FAIL_CONFIG,	   /* ERR_INVALID_CONFIG: INVALID_CONFIG (40) */
-	META_FAIL_STORAGE,	   /* journal write failed: KAFKA_STORAGE_ERROR / UNKNOWN */
+	META_FAIL_NAME,        /* ERR_INVALID: INVALID_TOPIC_EXCEPTION (17) */
+	META_FAIL_EXISTS,      /* ERR_EXISTS: TOPIC_ALREADY_EXISTS (36) */
+	META_FAIL_PARTITIONS,  /* ERR_INVALID: INVALID_PARTITIONS (37) */
+	META_FAIL_REPLICATION, /* ERR_INVALID: INVALID_REPLICATION_FACTOR (38) */
+	META_FAIL_CONFIG,      /* ERR_INVALID_CONFIG: INVALID_CONFIG (40) */
+	META_FAIL_STORAGE,     /* journal write failed: KAFKA_STORAGE_ERROR / UNKNOWN */
 };
 /*
  * meta_topic_create, also saying which check failed (fail may be NULL).
@@ -101,8 +101,8 @@ enum meta_fail {
  * factor: 3 larger than available brokers: 1.".
  */
 int meta_topic_create_ex(struct meta *m, const char *name, int32_t partitions, int16_t rf,
-			 const struct config_kv *configs, int nconfigs, bool validate_only,
-			 struct topic **out, enum meta_fail *fail, char *err, size_t errlen);
+                         const struct config_kv *configs, int nconfigs, bool validate_only,
+                         struct topic **out, enum meta_fail *fail, char *err, size_t errlen);
 /* Delete a topic from metadata (the caller removes its logs first). t is
  * freed on success; t->data must have been released by the caller. */
 int meta_topic_delete(struct meta *m, struct topic *t);
@@ -112,6 +112,6 @@ int meta_topic_set_partitions(struct meta *m, struct topic *t, int32_t partition
 /* Replace a topic's overrides (later: AlterConfigs); recomputes cfg. Entries
  * with a NULL value are dropped; on error nothing changes. */
 int meta_topic_set_configs(struct meta *m, struct topic *t, const struct config_kv *kv, int n,
-			   char *err, size_t errlen);
+                           char *err, size_t errlen);
 
 #endif

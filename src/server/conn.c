@@ -219,40 +219,47 @@ static void conn_read(struct conn *c)
 static int send_response(struct conn *c, struct request *req)
 {
 	const struct wr *w = &req->w;
-	for (;;) {
-		/* Locate out_pos among: mem[0,s0) file0 mem[s0,s1) file1 ... mem[sn,len). */
-		size_t pos = c->out_pos, mem_start = 0, total = 0;
-		int i;
-		for (i = 0; i < w->nsplices; i++) {
-			size_t mem_len = w->splices[i].pos - mem_start;
-			if (pos < total + mem_len)
+	size_t total_len = wr_total(w);
+	while (c->out_pos < total_len) {
+		/*
+		 * The response is mem[0,s0) file0 mem[s0,s1) file1 ... mem[sn,len):
+		 * find the piece that holds out_pos and send from there.
+		 */
+		size_t pos = c->out_pos, at = 0, mem_start = 0;
+		const struct wire_fileref *file = NULL;
+		size_t piece_off = 0, piece_len = 0;
+		for (int i = 0; i <= w->nsplices; i++) {
+			size_t mem_end = i < w->nsplices ? w->splices[i].pos : req->out.len;
+			size_t mem_len = mem_end - mem_start;
+			if (pos < at + mem_len) {
+				piece_off = mem_start + (pos - at);
+				piece_len = mem_len - (pos - at);
 				break;
-			total += mem_len;
+			}
+			at += mem_len;
+			if (i == w->nsplices)
+				break;
 			size_t flen = (size_t)w->splices[i].file->len;
-			if (pos < total + flen)
+			if (pos < at + flen) {
+				file = w->splices[i].file;
+				piece_off = pos - at;
+				piece_len = flen - piece_off;
 				break;
-			total += flen;
-			mem_start = w->splices[i].pos;
+			}
+			at += flen;
+			mem_start = mem_end;
 		}
 		ssize_t n;
-		size_t mem_end = i < w->nsplices ? w->splices[i].pos : req->out.len;
-		size_t mem_len = mem_end - mem_start;
-		if (pos < total + mem_len) {
-			size_t skip = pos - total;
-			n = write(c->io.fd, req->out.data + mem_start + skip, mem_len - skip);
-		} else if (i < w->nsplices) {
-			total += mem_len;
-			const struct wire_fileref *f = w->splices[i].file;
-			size_t skip = pos - total;
-			off_t off = (off_t)(f->off + (int64_t)skip);
-			n = sendfile(c->io.fd, f->fd, &off, (size_t)f->len - skip);
+		if (file) {
+			off_t off = (off_t)(file->off + (int64_t)piece_off);
+			n = sendfile(c->io.fd, file->fd, &off, piece_len);
 			if (n == 0) {
 				/* The file is shorter than promised: never send garbage. */
 				LOG_ERROR("short file range while answering %s; closing", c->peer);
 				return -1;
 			}
 		} else {
-			return 1;
+			n = write(c->io.fd, req->out.data + piece_off, piece_len);
 		}
 		if (n < 0) {
 			if (errno == EINTR)
@@ -262,9 +269,8 @@ static int send_response(struct conn *c, struct request *req)
 			return -1;
 		}
 		c->out_pos += (size_t)n;
-		if (c->out_pos >= wr_total(w))
-			return 1;
 	}
+	return 1;
 }
 
 static void request_free(struct conn *c, struct request *req)
