@@ -9,11 +9,13 @@
  * checkpoints and the clean-shutdown marker, so the next start scans nothing.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,14 +79,20 @@ static void on_signal(struct loop_io *io, uint32_t events)
 	}
 }
 
+/* Before any thread starts, so that every thread inherits the mask. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_signals(struct app *a)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -121,6 +129,16 @@ static int mkdir_p(const char *path)
 	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* Every partition keeps its active segment open: allow as many files as the hard limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int server_main(int argc, char **argv)
@@ -191,6 +209,9 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: %s\n", err);
 		return 1;
 	}
+	raise_fd_limit();
+	sigset_t sigs;
+	block_signals(&sigs);
 	int64_t t0 = clock_mono_ms();
 	if ((rc = loop_new(&b->loop)) || (rc = worker_pool_new(b->loop, b->cfg.num_io_threads, &b->workers))) {
 		fprintf(stderr, "fjord server: %s\n", err_str(rc));
@@ -200,6 +221,7 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: cannot open log dir %s: %s\n", dir, err_str(rc));
 		return 1;
 	}
+	logdir_set_worker(b->logdir, b->workers);
 	char metadir[1100];
 	snprintf(metadir, sizeof(metadir), "%s/__cluster_metadata", dir);
 	if ((rc = mkdir_p(metadir)) || (rc = meta_open(metadir, &b->cfg, &b->meta))) {

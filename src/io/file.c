@@ -25,21 +25,21 @@
 #include <unistd.h>
 
 struct fault_arm {
-	int nth;      /* calls left until the fault fires; 0 = disarmed */
-	int err;      /* errno to return */
-	bool sticky;  /* keep failing once fired */
-	bool firing;  /* sticky fault has fired */
+	int nth;     /* calls left until the fault fires; 0 = disarmed */
+	int err;     /* errno to return */
+	bool sticky; /* keep failing once fired */
+	bool firing; /* sticky fault has fired */
 };
 
 struct tracked {
 	dev_t dev;
 	ino_t ino;
 	int64_t durable; /* length durable at the last sync */
-	bool created;	 /* created while tracking */
+	bool created;    /* created while tracking */
 	bool dir_synced; /* its directory was fsynced after the create */
 	dev_t dir_dev;
 	ino_t dir_ino;
-	char *path;	 /* last known path */
+	char *path; /* last known path */
 };
 
 static atomic_int fault_on;
@@ -176,7 +176,8 @@ static void trk_sync(int fd)
 		return;
 	if (S_ISDIR(st.st_mode)) {
 		for (int i = 0; i < ntrk; i++)
-			if (trk[i].created && trk[i].dir_dev == st.st_dev && trk[i].dir_ino == st.st_ino)
+			if (trk[i].created && trk[i].dir_dev == st.st_dev &&
+			    trk[i].dir_ino == st.st_ino)
 				trk[i].dir_synced = true;
 		return;
 	}
@@ -267,7 +268,8 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + (int64_t)done));
+		ssize_t r =
+		    pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + (int64_t)done));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -318,8 +320,14 @@ static int sync_common(int fd, bool data_only)
 	return 0;
 }
 
-int file_fdatasync(int fd) { return sync_common(fd, true); }
-int file_fsync(int fd) { return sync_common(fd, false); }
+int file_fdatasync(int fd)
+{
+	return sync_common(fd, true);
+}
+int file_fsync(int fd)
+{
+	return sync_common(fd, false);
+}
 
 int file_truncate(int fd, int64_t len)
 {
@@ -330,7 +338,8 @@ int file_truncate(int fd, int64_t len)
 		if (!err && tracking && fstat(fd, &st) == 0) {
 			struct tracked *t = trk_find(st.st_dev, st.st_ino);
 			if (!t)
-				t = trk_add(fd, st.st_dev, st.st_ino, len < (int64_t)st.st_size ? len : (int64_t)st.st_size);
+				t = trk_add(fd, st.st_dev, st.st_ino,
+				            len < (int64_t)st.st_size ? len : (int64_t)st.st_size);
 			else if (t->durable > len)
 				t->durable = len;
 		}
@@ -388,7 +397,10 @@ int file_rename(const char *from, const char *to)
 	return 0;
 }
 
-int file_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
+int file_unlink(const char *path)
+{
+	return unlink(path) < 0 ? -errno : 0;
+}
 
 int file_mkdir(const char *path, int mode)
 {
@@ -397,7 +409,10 @@ int file_mkdir(const char *path, int mode)
 	return 0;
 }
 
-int file_rmdir(const char *path) { return rmdir(path) < 0 ? -errno : 0; }
+int file_rmdir(const char *path)
+{
+	return rmdir(path) < 0 ? -errno : 0;
+}
 
 int file_sync_dir(const char *path)
 {

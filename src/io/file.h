@@ -81,12 +81,12 @@ ssize_t file_read_all(const char *path, size_t max, char **out);
 /* ---- Fault injection (tests) ---- */
 
 enum file_op {
-	FILE_OP_WRITE,	  /* file_pwrite */
-	FILE_OP_SYNC,	  /* file_fsync, file_fdatasync, file_sync_dir */
-	FILE_OP_RENAME,	  /* file_rename */
+	FILE_OP_WRITE,    /* file_pwrite */
+	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_sync_dir */
+	FILE_OP_RENAME,   /* file_rename */
 	FILE_OP_TRUNCATE, /* file_truncate */
-	FILE_OP_OPEN,	  /* file_open with O_CREAT */
-	FILE_OP_READ,	  /* file_pread (counted; can fail too) */
+	FILE_OP_OPEN,     /* file_open with O_CREAT */
+	FILE_OP_READ,     /* file_pread (counted; can fail too) */
 	FILE_OP__COUNT
 };
 

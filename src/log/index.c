@@ -15,12 +15,12 @@
  *   one final entry when the segment is sealed (rolled or closed), so the
  *   last entry always holds the segment's largest timestamp.
  *
- * The files are written entry by entry with pwrite while the segment is
- * active (no preallocation, so a file's size is always a whole number of
- * entries unless a crash cut one). Sealed segments load their indexes
- * lazily on first lookup and keep them in memory. A loaded index is checked
- * (size multiple of the entry size, increasing, within the log); a bad one
- * is rebuilt by scanning the segment's batch headers.
+ * While a segment is active its entries are kept in memory only; the files
+ * are written whole (no preallocation) when it is sealed or closed cleanly,
+ * so a file's size is a whole number of entries unless a crash cut one. Sealed segments load their
+ * indexes lazily on first lookup and keep them in memory. A loaded index is checked (size multiple
+ * of the entry size, increasing, within the log); a bad one is rebuilt by scanning the segment's
+ * batch headers.
  *
  * Left to others: when entries are added (plog.c append, recovery.c scans).
  */
@@ -82,7 +82,7 @@ static int write_tidx_entry(struct segment *s, int i)
 }
 
 int index_on_batch(struct segment *s, int64_t last, int64_t pos, int64_t size, int64_t max_ts,
-		   const struct log_config *cfg)
+                   const struct log_config *cfg)
 {
 	if (max_ts > s->max_ts) {
 		s->max_ts = max_ts;
@@ -95,9 +95,11 @@ int index_on_batch(struct segment *s, int64_t last, int64_t pos, int64_t size, i
 			uint8_t e[IDX_ENTRY_SIZE];
 			be32_store(e, (uint32_t)(last - s->base));
 			be32_store(e + 4, (uint32_t)pos);
-			r = file_pwrite(s->idx_fd, e, sizeof(e), (int64_t)(s->nidx - 1) * IDX_ENTRY_SIZE);
+			r = file_pwrite(s->idx_fd, e, sizeof(e),
+			                (int64_t)(s->nidx - 1) * IDX_ENTRY_SIZE);
 		}
-		if (r == 0 && s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts)) {
+		if (r == 0 && s->max_ts >= 0 &&
+		    (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts)) {
 			tidx_push(s, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
 			r = write_tidx_entry(s, s->ntidx - 1);
 		}
@@ -122,24 +124,27 @@ bool index_full(const struct segment *s, const struct log_config *cfg)
 	return s->nidx >= max_idx || s->ntidx >= max_tidx;
 }
 
-static int write_whole(int fd, const char *path, const uint8_t *p, size_t n)
+/* Replace the content of *fdp's file (opened from path if *fdp < 0). */
+static int write_whole(int *fdp, const char *path, const uint8_t *p, size_t n, bool keep_open)
 {
 	int r;
-	bool own = fd < 0;
-	if (own) {
-		fd = file_open(path, O_RDWR | O_CREAT, 0644);
+	if (*fdp < 0) {
+		int fd = file_open(path, O_RDWR | O_CREAT, 0644);
 		if (fd < 0)
 			return fd;
+		*fdp = fd;
 	}
-	r = file_truncate(fd, 0);
+	r = file_truncate(*fdp, 0);
 	if (r == 0 && n > 0)
-		r = file_pwrite(fd, p, n, 0);
-	if (own)
-		file_close(fd);
+		r = file_pwrite(*fdp, p, n, 0);
+	if (!keep_open) {
+		file_close(*fdp);
+		*fdp = -1;
+	}
 	return r;
 }
 
-int index_write_files(struct segment *s, const char *dir)
+int index_write_files(struct segment *s, const char *dir, bool keep_open)
 {
 	char path[PATH_MAX_LEN];
 	size_t n = (size_t)s->nidx * IDX_ENTRY_SIZE;
@@ -152,14 +157,14 @@ int index_write_files(struct segment *s, const char *dir)
 		be32_store(buf + (size_t)i * IDX_ENTRY_SIZE + 4, s->idx[i].pos);
 	}
 	seg_path(path, sizeof(path), dir, s->base, ".index");
-	int r = write_whole(s->idx_fd, path, buf, n);
+	int r = write_whole(&s->idx_fd, path, buf, n, keep_open);
 	if (r == 0) {
 		for (int i = 0; i < s->ntidx; i++) {
 			be64_store(buf + (size_t)i * TIDX_ENTRY_SIZE, (uint64_t)s->tidx[i].ts);
 			be32_store(buf + (size_t)i * TIDX_ENTRY_SIZE + 8, s->tidx[i].rel);
 		}
 		seg_path(path, sizeof(path), dir, s->base, ".timeindex");
-		r = write_whole(s->tidx_fd, path, buf, m);
+		r = write_whole(&s->tidx_fd, path, buf, m, keep_open);
 	}
 	free(buf);
 	return r;
@@ -186,7 +191,7 @@ static int index_rebuild(struct segment *s, const char *dir, const struct log_co
 		index_seal(s);
 	s->idx_loaded = true;
 	s->max_ts_known = true;
-	return index_write_files(s, dir);
+	return index_write_files(s, dir, s->idx_fd >= 0);
 }
 
 /* Read and check the offset index; 1 if it is sane. */
@@ -205,7 +210,8 @@ static int load_idx(struct segment *s, const char *dir)
 	for (ssize_t off = 0; ok && off < n; off += IDX_ENTRY_SIZE) {
 		uint32_t rel = be32_load(data + off), pos = be32_load(data + off + 4);
 		if (pos >= s->size ||
-		    (s->nidx > 0 && (rel <= s->idx[s->nidx - 1].rel || pos <= s->idx[s->nidx - 1].pos)) ||
+		    (s->nidx > 0 &&
+		     (rel <= s->idx[s->nidx - 1].rel || pos <= s->idx[s->nidx - 1].pos)) ||
 		    (s->end_offset >= 0 && s->base + rel >= s->end_offset))
 			ok = 0;
 		else
@@ -230,8 +236,10 @@ static int load_tidx(struct segment *s, const char *dir)
 	for (ssize_t off = 0; ok && off < n; off += TIDX_ENTRY_SIZE) {
 		int64_t ts = (int64_t)be64_load(data + off);
 		uint32_t rel = be32_load(data + off + 8);
-		if ((s->ntidx > 0 && (ts <= s->tidx[s->ntidx - 1].ts || rel < s->tidx[s->ntidx - 1].rel)) ||
-		    (s->end_offset >= 0 && s->base + rel >= s->end_offset) || (int64_t)rel > INT32_MAX)
+		if ((s->ntidx > 0 &&
+		     (ts <= s->tidx[s->ntidx - 1].ts || rel < s->tidx[s->ntidx - 1].rel)) ||
+		    (s->end_offset >= 0 && s->base + rel >= s->end_offset) ||
+		    (int64_t)rel > INT32_MAX)
 			ok = 0;
 		else
 			tidx_push(s, ts, rel);

@@ -19,10 +19,10 @@
 
 #include "log/log.h"
 
-#define SEG_SCAN_CHUNK (64 * 1024)
-#define IDX_ENTRY_SIZE 8
+#define SEG_SCAN_CHUNK  (64 * 1024)
+#define IDX_ENTRY_SIZE  8
 #define TIDX_ENTRY_SIZE 12
-#define PATH_MAX_LEN 4096
+#define PATH_MAX_LEN    4096
 
 /* One batch of the in-memory position table: last offset (relative to the
  * segment base) and file position. Batches in the table are contiguous:
@@ -47,13 +47,14 @@ struct tidx_entry {
 
 struct segment {
 	atomic_int refs;
-	int64_t base;	    /* base offset; the file name */
-	int64_t size;	    /* bytes of whole batches in .log */
-	int64_t end_offset; /* offset after the last batch; -1 if not known (not scanned) */
-	int fd;		    /* .log descriptor, -1 until first needed */
-	int idx_fd, tidx_fd; /* open while active, or sealed and not yet synced */
+	int64_t base;        /* base offset; the file name */
+	int64_t size;        /* bytes of whole batches in .log */
+	int64_t end_offset;  /* offset after the last batch; -1 if not known (not scanned) */
+	int fd;              /* .log descriptor, -1 until first needed */
+	int idx_fd, tidx_fd; /* open only from sealing until the next sync */
 
-	/* Indexes: loaded lazily; while idx_fd is open they mirror the files. */
+	/* Indexes: loaded lazily. For the active segment the memory is ahead of
+	 * the files, which are written whole when it is sealed or closed. */
 	bool idx_loaded;
 	struct idx_entry *idx;
 	int nidx, cap_idx;
@@ -73,10 +74,10 @@ struct segment {
 	int64_t tab_base; /* base offset of tab[0]'s batch */
 
 	/* Sync state. */
-	bool dirty;	  /* .log (or its length) changed since the last sync */
-	bool idx_dirty;	  /* sealed, index files not yet synced */
-	uint64_t wgen;	  /* bumped on every change */
-	bool active;	  /* opened for appending (indexes loaded, fds open) */
+	bool dirty;     /* .log (or its length) changed since the last sync */
+	bool idx_dirty; /* sealed, index files not yet synced */
+	uint64_t wgen;  /* bumped on every change */
+	bool active;    /* opened for appending (indexes loaded, max ts known) */
 };
 
 struct epoch_entry {
@@ -111,7 +112,7 @@ struct plog {
 	int nepochs, cap_epochs;
 
 	/* Group commit. */
-	bool dir_dirty;	   /* a segment file was created since the last sync */
+	bool dir_dirty;    /* a segment file was created since the last sync */
 	bool parent_dirty; /* the partition folder was created */
 	bool sync_inflight;
 	bool free_after_sync; /* deleted while a sync was in flight */
@@ -159,7 +160,7 @@ int segment_open_fd(struct segment *s, const char *dir);
 int segment_create(struct segment *s, const char *dir);
 /* Make s the active segment: open files, load and check indexes, max ts. */
 int segment_activate(struct segment *s, const char *dir, const struct log_config *cfg);
-/* Close index descriptors (sealed and synced). */
+/* Close index descriptors (sealed and synced); clears active. */
 void segment_close_index_fds(struct segment *s);
 /* Drop the in-memory position table (memory of sealed segments). */
 void segment_drop_table(struct segment *s);
@@ -203,11 +204,12 @@ int64_t index_lookup_time(const struct segment *s, int64_t ts);
 /* Per-batch index maintenance during append or rebuild; writes the files
  * when they are open. */
 int index_on_batch(struct segment *s, int64_t last, int64_t pos, int64_t size, int64_t max_ts,
-		   const struct log_config *cfg);
+                   const struct log_config *cfg);
 /* Append the final time-index entry (max timestamp) when sealing. */
 int index_seal(struct segment *s);
-/* Rewrite both index files from the in-memory entries. */
-int index_write_files(struct segment *s, const char *dir);
+/* Rewrite both index files from the in-memory entries; with keep_open the
+ * descriptors stay in idx_fd/tidx_fd (to be synced). */
+int index_write_files(struct segment *s, const char *dir, bool keep_open);
 /* Whether another entry would overflow segment_index_bytes. */
 bool index_full(const struct segment *s, const struct log_config *cfg);
 /* Make sure max_ts of s is known (time index, else a scan). */
@@ -221,7 +223,7 @@ int segment_load_max_ts(struct segment *s, const char *dir, const struct log_con
  * 1 if the segment was truncated. */
 int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *prev_last);
 int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
-		  const struct log_config *cfg, bool create, struct plog **out);
+                  const struct log_config *cfg, bool create, struct plog **out);
 void plog_free(struct plog *l);
 void epochs_on_batch(struct plog *l, int32_t epoch, int64_t base);
 void epochs_truncate(struct plog *l, int64_t end);

@@ -44,7 +44,10 @@
 
 atomic_llong plog__scanned_bytes;
 
-int64_t plog_recovery_scanned_bytes(void) { return (int64_t)atomic_load(&plog__scanned_bytes); }
+int64_t plog_recovery_scanned_bytes(void)
+{
+	return (int64_t)atomic_load(&plog__scanned_bytes);
+}
 
 /* ---- leader epochs ---- */
 
@@ -77,8 +80,8 @@ int epochs_write(struct plog *l, bool sync)
 		abort();
 	size_t n = (size_t)snprintf(buf, cap, "0\n%d\n", l->nepochs);
 	for (int i = 0; i < l->nepochs; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%" PRId32 " %" PRId64 "\n", l->epochs[i].epoch,
-				      l->epochs[i].start);
+		n += (size_t)snprintf(buf + n, cap - n, "%" PRId32 " %" PRId64 "\n",
+		                      l->epochs[i].epoch, l->epochs[i].start);
 	char path[PATH_MAX_LEN];
 	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", l->dir);
 	int r = file_write_atomic(path, buf, n, sync);
@@ -119,7 +122,8 @@ static void epochs_load(struct plog *l)
 	int64_t ver, count, e, off;
 	if (log__parse_i64(&p, &ver) && ver == 0 && log__parse_i64(&p, &count) && count >= 0) {
 		for (int64_t i = 0; i < count; i++) {
-			if (!log__parse_i64(&p, &e) || !log__parse_i64(&p, &off) || e < 0 || e > INT32_MAX)
+			if (!log__parse_i64(&p, &e) || !log__parse_i64(&p, &off) || e < 0 ||
+			    e > INT32_MAX)
 				break;
 			epochs_on_batch(l, (int32_t)e, off);
 		}
@@ -178,8 +182,9 @@ int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *p
 	s->idx_loaded = true;
 	s->max_ts_known = true;
 	if (valid_end < fsize) {
-		LOG_WARN("%s/%020lld.log: truncating %lld bytes of torn or corrupt data at %lld", l->dir,
-			 (long long)s->base, (long long)(fsize - valid_end), (long long)valid_end);
+		LOG_WARN("%s/%020lld.log: truncating %lld bytes of torn or corrupt data at %lld",
+		         l->dir, (long long)s->base, (long long)(fsize - valid_end),
+		         (long long)valid_end);
 		r = file_truncate(s->fd, valid_end);
 		if (r < 0)
 			return r;
@@ -258,7 +263,8 @@ static int list_folder(struct plog *l)
 			file_unlink(path);
 		} else if (parse_base(name, ".log", &base)) {
 			push_seg(l, segment_new(base));
-		} else if (parse_base(name, ".index", &base) || parse_base(name, ".timeindex", &base)) {
+		} else if (parse_base(name, ".index", &base) ||
+		           parse_base(name, ".timeindex", &base)) {
 			orphans = realloc(orphans, (size_t)(norphans + 1) * sizeof(*orphans));
 			if (!orphans)
 				abort();
@@ -266,7 +272,8 @@ static int list_folder(struct plog *l)
 		}
 	}
 	closedir(dir);
-	qsort(l->segs, (size_t)l->nsegs, sizeof(*l->segs), cmp_seg);
+	if (l->nsegs > 1)
+		qsort(l->segs, (size_t)l->nsegs, sizeof(*l->segs), cmp_seg);
 	for (int i = 0; i < norphans; i++) {
 		int64_t base = -1;
 		if (!parse_base(orphans[i], ".index", &base))
@@ -328,7 +335,7 @@ static int recover(struct plog *l, int first)
 		if (r == 1 && i + 1 < l->nsegs) {
 			for (int j = i + 1; j < l->nsegs; j++) {
 				LOG_WARN("%s: removing segment %lld after corruption", l->dir,
-					 (long long)l->segs[j]->base);
+				         (long long)l->segs[j]->base);
 				remove_segment_files(l, l->segs[j]);
 				segment_unref(l->segs[j]);
 			}
@@ -337,14 +344,17 @@ static int recover(struct plog *l, int first)
 	}
 	for (int i = first; i < l->nsegs; i++) {
 		struct segment *s = l->segs[i];
-		if (i + 1 < l->nsegs) {
+		bool sealed = i + 1 < l->nsegs;
+		if (sealed) {
 			index_seal(s);
 			if (i + 2 < l->nsegs)
 				segment_drop_table(s);
 		}
-		int r = index_write_files(s, l->dir);
+		/* Sealed segments' rebuilt indexes are synced with their data. */
+		int r = index_write_files(s, l->dir, sealed);
 		if (r < 0)
 			return r;
+		s->idx_dirty = sealed;
 	}
 	l->size_bytes = 0;
 	for (int i = 0; i < l->nsegs; i++)
@@ -353,7 +363,7 @@ static int recover(struct plog *l, int first)
 }
 
 int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
-		  const struct log_config *cfg, bool create, struct plog **out)
+                  const struct log_config *cfg, bool create, struct plog **out)
 {
 	char dir[PATH_MAX_LEN];
 	*out = NULL;
@@ -387,7 +397,8 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 	epochs_load(l);
 	int nep = l->nepochs;
 
-	if (l->nsegs == 0) {
+	bool created = l->nsegs == 0;
+	if (created) {
 		struct segment *s = segment_new(start_ck > 0 ? start_ck : 0);
 		push_seg(l, s);
 		r = segment_create(s, l->dir);
@@ -396,15 +407,29 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 		l->dir_dirty = true;
 		rp = s->base;
 	}
-	int first = first_to_scan(l, d->was_clean, rp);
+	/* A log created just now has nothing to recover. */
+	int first = created ? l->nsegs : first_to_scan(l, d->was_clean, rp);
 	if (first < l->nsegs) {
 		LOG_INFO("%s: recovering from segment %lld (recovery point %lld)", l->dir,
-			 (long long)l->segs[first]->base, (long long)rp);
+		         (long long)l->segs[first]->base, (long long)rp);
 		r = recover(l, first);
 		if (r < 0)
 			goto fail;
 		l->leo = l->segs[l->nsegs - 1]->end_offset;
+		/*
+		 * What recovery kept may sit only in the page cache (the process
+		 * died, not the machine): sync it once, then it is durable and
+		 * may be served. If the sync fails, only the recovery point is.
+		 */
 		l->durable = rp >= 0 ? rp : l->segs[0]->base;
+		bool synced = true;
+		for (int i = first; i < l->nsegs; i++) {
+			struct segment *s = l->segs[i];
+			if (s->fd >= 0 && file_fdatasync(s->fd) < 0)
+				synced = false;
+		}
+		if (synced)
+			l->durable = l->leo;
 		if (l->durable > l->leo)
 			l->durable = l->leo;
 	} else {

@@ -13,6 +13,13 @@
  * last reference goes, so a slice stays readable after retention renamed or
  * unlinked the file.
  *
+ * Index files of the active segment are not written as entries are added:
+ * the entries live in memory and the files are written whole when the
+ * segment is sealed (roll) or closed cleanly. After a crash the active
+ * segment is always rescanned, so its index files are never trusted; this
+ * keeps one descriptor per idle partition (the .log) and no index pwrites on
+ * the append path.
+ *
  * Position table: for the active segment (and the last sealed one) the log
  * keeps (last offset, position) of every batch appended in this process, so
  * a tail read is a binary search with no I/O. Older data goes through the
@@ -87,26 +94,6 @@ int segment_open_fd(struct segment *s, const char *dir)
 	return 0;
 }
 
-static int open_index_fds(struct segment *s, const char *dir, int extra_flags)
-{
-	char p[PATH_MAX_LEN];
-	if (s->idx_fd < 0) {
-		seg_path(p, sizeof(p), dir, s->base, ".index");
-		int fd = file_open(p, O_RDWR | O_CREAT | extra_flags, 0644);
-		if (fd < 0)
-			return fd;
-		s->idx_fd = fd;
-	}
-	if (s->tidx_fd < 0) {
-		seg_path(p, sizeof(p), dir, s->base, ".timeindex");
-		int fd = file_open(p, O_RDWR | O_CREAT | extra_flags, 0644);
-		if (fd < 0)
-			return fd;
-		s->tidx_fd = fd;
-	}
-	return 0;
-}
-
 int segment_create(struct segment *s, const char *dir)
 {
 	char p[PATH_MAX_LEN];
@@ -115,9 +102,6 @@ int segment_create(struct segment *s, const char *dir)
 	if (fd < 0)
 		return fd;
 	s->fd = fd;
-	int r = open_index_fds(s, dir, O_TRUNC);
-	if (r < 0)
-		return r;
 	s->size = 0;
 	s->end_offset = s->base;
 	s->idx_loaded = true;
@@ -134,8 +118,6 @@ int segment_activate(struct segment *s, const char *dir, const struct log_config
 	int r = segment_open_fd(s, dir);
 	if (r == 0)
 		r = index_load(s, dir, cfg);
-	if (r == 0)
-		r = open_index_fds(s, dir, 0);
 	if (r == 0)
 		r = segment_load_max_ts(s, dir, cfg);
 	if (r < 0)
@@ -257,8 +239,8 @@ int seg_scan_next(struct seg_scan *sc, struct scan_batch *b)
 	}
 	const uint8_t *p = sc->buf + (sc->pos - sc->buf_off);
 	int32_t len = (int32_t)be32_load(p + BATCH_OFF_LENGTH);
-	if (len < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD || (int64_t)len + BATCH_LOG_OVERHEAD > left ||
-	    p[BATCH_OFF_MAGIC] != 2) {
+	if (len < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+	    (int64_t)len + BATCH_LOG_OVERHEAD > left || p[BATCH_OFF_MAGIC] != 2) {
 		sc->torn = true;
 		return 0;
 	}
