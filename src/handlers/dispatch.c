@@ -15,6 +15,7 @@ const struct api_handler api_handlers[] = {
 	{1, 4, 12, 4, handle_fetch},
 	{2, 1, 7, 1, handle_list_offsets},
 	{3, 0, 12, 0, handle_metadata},
+	{10, 0, 4, 0, handle_find_coordinator},
 	{18, 0, 4, 0, handle_api_versions},
 	{19, 0, 5, 0, handle_create_topics},
 	{20, 0, 4, 0, handle_delete_topics},

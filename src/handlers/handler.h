@@ -97,6 +97,7 @@ void handle_fetch(struct request *req);
 void handle_list_offsets(struct request *req);
 void handle_create_topics(struct request *req);
 void handle_delete_topics(struct request *req);
+void handle_find_coordinator(struct request *req);
 
 /*
  * Encode the ApiVersions fallback body (v0 layout, UNSUPPORTED_VERSION) for a
