@@ -39,16 +39,27 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test unit gen format lint clean deps bench-build
+.PHONY: all run test unit gen format lint clean deps
+.SECONDARY:
 all: $(BUILD)/fjord $(UNIT_BINS) $(BENCH_BINS)
+
+ifndef V
+Q = @
+E = @echo
+else
+Q =
+E = @:
+endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(E) "  CC $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libfjord.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) "  AR $@"
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/fjord: $(MAIN_OBJ) $(BUILD)/libfjord.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)

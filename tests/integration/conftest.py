@@ -25,11 +25,12 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
 
-# What every test broker gets unless a test overrides it.
+# What every test broker gets unless a test overrides it. Retention keeps
+# Kafka's defaults (7 days, checked every 5 minutes): tests that produce
+# records with old timestamps must not lose them; test_retention.py sets its own.
 DEFAULT_PROPS = {
     "auto.create.topics.enable": "true",
     "num.partitions": "1",
-    "log.retention.check.interval.ms": "1000",
 }
 
 
@@ -186,8 +187,8 @@ def broker(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def _module_broker(tmp_path_factory):
-    b = Broker(str(tmp_path_factory.mktemp("shared")), None)
+def _module_broker(request, tmp_path_factory):
+    b = Broker(str(tmp_path_factory.mktemp("shared")), getattr(request.module, "BROKER_PROPS", None))
     b.start()
     yield b
     b._kill()
@@ -195,7 +196,8 @@ def _module_broker(tmp_path_factory):
 
 @pytest.fixture
 def shared_broker(_module_broker):
-    """One default broker per test module (for tests that only add topics).
+    """One broker per test module (for tests that only add topics), configured
+    by the module's BROKER_PROPS if it has one.
 
     Each test using it fails if the broker died during that test.
     """

@@ -17,6 +17,12 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 JS_DIR = os.path.join(REPO, "tests", "js")
 
 
+def recent_ts(hours_ago=1):
+    """A whole-second timestamp (ms) `hours_ago` hours back: old enough to be
+    distinct from "now", young enough for any default retention."""
+    return (int(time.time()) - int(hours_ago * 3600)) * 1000
+
+
 def wait_until(pred, timeout=20.0, interval=0.1, what="condition"):
     """Poll pred() until it returns something truthy; return it or fail after `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -52,13 +58,13 @@ def earliest_offset(bootstrap, topic, partition=0):
     return p["Offset"]
 
 
-def fetch_all_raw(bootstrap, topic, partition=0, start=0, max_rounds=10000):
-    """Every record from `start` to the high watermark, read with raw Fetch v11."""
+def fetch_all_raw(bootstrap, topic, partition=0, start=0, version=11, max_rounds=10000):
+    """Every record from `start` to the high watermark, read with raw Fetch (v11 by default)."""
     out = []
     offset = start
     with kwire.Conn(bootstrap) as c:
         for _ in range(max_rounds):
-            p = kwire.fetch(c, topic, partition, offset, max_wait_ms=0)
+            p = kwire.fetch(c, topic, partition, offset, version=version, max_wait_ms=0)
             assert p["ErrorCode"] == 0, "Fetch at %d: error %d" % (offset, p["ErrorCode"])
             recs = [r for b in p["batches"] if b["records"] for r in b["records"] if r["offset"] >= offset]
             if not recs:

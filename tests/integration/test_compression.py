@@ -17,7 +17,7 @@ def test_codec_round_trip_librdkafka(shared_broker, topic_name, codec):
     t = helpers.create_topic(shared_broker.bootstrap, topic_name())
     n = 2000
     msgs = [{"key": b"k%d" % i, "value": compressible(i), "headers": [("codec", codec.encode())],
-             "timestamp": 1700000000000 + i} for i in range(n)]
+             "timestamp": helpers.recent_ts() + i} for i in range(n)]
     helpers.produce_all(shared_broker.bootstrap, t, msgs, compression_type=codec, linger_ms=50)
 
     # The log holds the producer's compressed batches (librdkafka before 2.11
@@ -28,8 +28,12 @@ def test_codec_round_trip_librdkafka(shared_broker, topic_name, codec):
     batches = part["batches"]
     assert batches, "no batches fetched"
     assert all(b["crc_ok"] for b in batches), "stored batch with a bad CRC"
+    hint = ""
+    if codec == "lz4":
+        hint = " (librdkafka 2.0.2 only uses lz4 if ApiVersions advertises FindCoordinator v0: quirk 1 of client-api-versions.md)"
     assert {b["codec"] for b in batches} == {CODECS[codec]}, \
-        "expected every batch compressed with %s, got codecs %s" % (codec, sorted({b["codec"] for b in batches}))
+        "expected every batch compressed with %s, got codecs %s%s" % (
+            codec, sorted({b["codec"] for b in batches}), hint)
     stored = sum(b["length"] for b in batches)
     raw = sum(len(m["value"]) for m in msgs[:sum(b["record_count"] for b in batches)])
     assert stored < raw / 2, "batches not smaller than their payload (%d vs %d bytes)" % (stored, raw)

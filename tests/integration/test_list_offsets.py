@@ -6,7 +6,7 @@ from confluent_kafka import Consumer, TopicPartition
 import helpers
 import kwire
 
-T0 = 1700000000000
+T0 = helpers.recent_ts(hours_ago=2)  # recent enough for the default retention
 # Three batches of five records; the largest timestamp sits inside the middle batch
 # (offset 7), so "max timestamp" must find the record, not the last batch.
 BATCHES = [

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from confluent_kafka import TopicPartition
 
 import helpers
 import kwire
@@ -61,11 +60,12 @@ def test_null_keys_values_and_empty_messages(shared_broker, topic_name):
 def test_kafka_python_round_trip_and_cross_client(shared_broker, topic_name):
     kafka = pytest.importorskip("kafka")
     t = helpers.create_topic(shared_broker.bootstrap, topic_name(), partitions=2)
+    ts = helpers.recent_ts()
     producer = kafka.KafkaProducer(bootstrap_servers=shared_broker.bootstrap, acks="all", linger_ms=5,
                                    request_timeout_ms=15000)
     n = 500
     futures = [producer.send(t, key=b"k%d" % (i % 7), value=b"kp-%d" % i, headers=[("i", str(i).encode())],
-                             partition=i % 2, timestamp_ms=1600000000000 + i) for i in range(n)]
+                             partition=i % 2, timestamp_ms=ts + i) for i in range(n)]
     producer.flush(30)
     metas = [f.get(timeout=30) for f in futures]
     producer.close(10)
@@ -88,7 +88,7 @@ def test_kafka_python_round_trip_and_cross_client(shared_broker, topic_name):
     for r in got:
         i = int(r.value[3:])
         assert (r.key, r.partition, r.headers, r.timestamp) == \
-            (b"k%d" % (i % 7), i % 2, [("i", str(i).encode())], 1600000000000 + i)
+            (b"k%d" % (i % 7), i % 2, [("i", str(i).encode())], ts + i)
 
     # The same data read through librdkafka.
     seen = helpers.consume(shared_broker.bootstrap, t, [0, 1], n)
@@ -98,7 +98,8 @@ def test_kafka_python_round_trip_and_cross_client(shared_broker, topic_name):
 @pytest.mark.parametrize("version", [3, 5, 7, 8, 9])
 def test_raw_produce_versions_and_fetch_versions(shared_broker, topic_name, version):
     t = helpers.create_topic(shared_broker.bootstrap, topic_name())
-    recs = [(b"k%d" % i, b"v%d" % i, [("h", b"%d" % i)], 1700000000000 + i) for i in range(5)]
+    ts = helpers.recent_ts()
+    recs = [(b"k%d" % i, b"v%d" % i, [("h", b"%d" % i)], ts + i) for i in range(5)]
     with kwire.Conn(shared_broker.bootstrap) as c:
         for n in range(3):
             p = kwire.produce(c, t, 0, kwire.record_batch(recs), version=version, acks=-1)
@@ -107,10 +108,11 @@ def test_raw_produce_versions_and_fetch_versions(shared_broker, topic_name, vers
         for fv in (4, 7, 11, 12):
             part = kwire.fetch(c, t, 0, 0, version=fv)
             assert part["ErrorCode"] == 0 and part["HighWatermark"] == 15, "Fetch v%d" % fv
-            got = [r for b in part["batches"] for r in b["records"]]
-            assert all(b["crc_ok"] and b["magic"] == 2 for b in part["batches"]), "Fetch v%d" % fv
-            assert [(r["offset"], r["key"], r["value"], r["headers"], r["timestamp"]) for r in got] == \
-                [(5 * n + i, k, v, h, ts) for n in range(3) for i, (k, v, h, ts) in enumerate(recs)], "Fetch v%d" % fv
+            assert part["batches"] and all(b["crc_ok"] and b["magic"] == 2 for b in part["batches"]), "Fetch v%d" % fv
+    for fv in (4, 7, 11, 12):
+        got = helpers.fetch_all_raw(shared_broker.bootstrap, t, version=fv)
+        assert [(r["offset"], r["key"], r["value"], r["headers"], r["timestamp"]) for r in got] == \
+            [(5 * n + i, k, v, h, ts) for n in range(3) for i, (k, v, h, ts) in enumerate(recs)], "Fetch v%d" % fv
 
 
 def test_fetch_out_of_range_offset(shared_broker, topic_name):

@@ -72,7 +72,8 @@ def test_existing_topic_gets_topic_already_exists(shared_broker, topic_name):
     assert e.value.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS
 
 
-@pytest.mark.parametrize("name", ["", "has space", "slash/name", "star*", ".", "..", "x" * 250, "ünïcode"])
+@pytest.mark.parametrize("name", ["", "has space", "slash/name", "star*", ".", "..", "x" * 250, "ünïcode"],
+                         ids=["empty", "space", "slash", "star", "dot", "dotdot", "250-chars", "non-ascii"])
 def test_invalid_topic_name(shared_broker, name):
     with kwire.Conn(shared_broker.bootstrap) as c:
         err, msg = kwire.create_topics(c, [(name, 1, None)])[name]
