@@ -31,6 +31,7 @@ struct fetch_wait {
 struct fetch_park {
 	struct request *req;
 	struct fetch_request in;
+	struct fetch_response_fetchable_topic_response *out; /* reused by every try */
 	struct fetch_wait *waits; /* one per distinct partition */
 	int nwaits;
 	struct loop_timer timer;
@@ -124,18 +125,19 @@ static void fetch_try(struct fetch_park *pk, bool final)
 		any_error = true;
 	}
 	resp.n_responses = nt;
-	resp.responses = arena_alloc(&req->arena, sizeof(*resp.responses) * (size_t)(nt ? nt : 1));
+	resp.responses = pk->out;
 	pk->nwaits = 0;
 	for (int32_t i = 0; i < nt; i++) {
 		struct fetch_request_fetch_topic *ft = &in->topics[i];
 		struct fetch_response_fetchable_topic_response *tr = &resp.responses[i];
+		struct fetch_response_partition_data *parts = tr->partitions;
 		fetch_response_fetchable_topic_response_init(tr);
 		tr->topic = ft->topic;
 		tr->topic_id = ft->topic_id;
 		struct topic *t = ft->topic.len > 0 ? meta_topic_find(b->meta, ft->topic.ptr, (size_t)ft->topic.len) : NULL;
 		int32_t np = ft->n_partitions > 0 ? ft->n_partitions : 0;
 		tr->n_partitions = np;
-		tr->partitions = arena_alloc(&req->arena, sizeof(*tr->partitions) * (size_t)(np ? np : 1));
+		tr->partitions = parts;
 		for (int32_t k = 0; k < np; k++) {
 			struct fetch_request_fetch_partition *fp = &ft->partitions[k];
 			struct fetch_response_partition_data *pd = &tr->partitions[k];
@@ -221,8 +223,14 @@ void handle_fetch(struct request *req)
 		return;
 	}
 	int total = 0;
-	for (int32_t i = 0; i < pk->in.n_topics; i++)
+	for (int32_t i = 0; i < pk->in.n_topics; i++) /* the decoder bounded these counts */
 		total += pk->in.topics[i].n_partitions > 0 ? pk->in.topics[i].n_partitions : 0;
 	pk->waits = arena_alloc(&req->arena, sizeof(*pk->waits) * (size_t)(total ? total : 1));
+	int32_t nt = pk->in.n_topics > 0 ? pk->in.n_topics : 0;
+	pk->out = arena_alloc(&req->arena, sizeof(*pk->out) * (size_t)(nt ? nt : 1));
+	for (int32_t i = 0; i < nt; i++) {
+		int32_t np = pk->in.topics[i].n_partitions > 0 ? pk->in.topics[i].n_partitions : 0;
+		pk->out[i].partitions = arena_alloc(&req->arena, sizeof(*pk->out[i].partitions) * (size_t)(np ? np : 1));
+	}
 	fetch_try(pk, false);
 }

@@ -342,20 +342,26 @@ void partitions_delete_topic(struct partitions *pm, struct topic *t)
 	struct partition **arr = t->data;
 	if (!arr)
 		return;
+	/*
+	 * Detach first: woken waiters look the topic up again and must find no
+	 * partitions rather than ones being freed.
+	 */
+	t->data = NULL;
+	for (int32_t i = 0; i < t->partitions; i++)
+		if (arr[i])
+			arr[i]->topic = NULL;
 	for (int32_t i = 0; i < t->partitions; i++) {
 		struct partition *p = arr[i];
 		if (!p)
 			continue;
 		complete_producers(p, ERR_NOT_FOUND);
 		wake_fetchers(p, ERR_NOT_FOUND);
-		p->topic = NULL;
 		if (p->sync_running)
 			continue; /* sync_done finishes the deletion */
 		logdir_delete_log(pm->logdir, p->log);
 		partition_free(p);
 	}
 	free(arr);
-	t->data = NULL;
 }
 
 void partitions_free(struct partitions *pm, bool clean)

@@ -105,3 +105,24 @@ def test_librdkafka_consumer_sees_new_data(shared_broker, topic_name):
     got = helpers.consume(shared_broker.bootstrap, t, [0], 1, timeout=30, fetch_wait_max_ms=5000)
     th.join(10)
     assert got[0]["value"] == b"later"
+
+
+def test_delete_topic_under_parked_fetch(shared_broker, topic_name):
+    # A fetch parked on every partition of a topic; the topic is deleted from
+    # another connection. The fetch must answer (with an error for the gone
+    # partitions) instead of waiting out max_wait, and the broker keeps serving.
+    t = helpers.create_topic(shared_broker.bootstrap, topic_name(), partitions=3)
+    body = kwire.fetch_body(t, 0, 0, max_wait_ms=60000, min_bytes=1)
+    body["Topics"][0]["Partitions"] = [{"Partition": p, "FetchOffset": 0, "PartitionMaxBytes": 1 << 20}
+                                       for p in range(3)]
+    with kwire.Conn(shared_broker.bootstrap, timeout=30) as c:
+        c.send("Fetch", 11, body)
+        time.sleep(0.3)
+        with kwire.Conn(shared_broker.bootstrap) as admin:
+            assert kwire.delete_topics(admin, [t]) == {t: kwire.NONE}
+        _, resp = c.recv(timeout=30)
+    errors = sorted(p["ErrorCode"] for p in resp["Responses"][0]["Partitions"])
+    assert errors == [kwire.UNKNOWN_TOPIC_OR_PARTITION] * 3, errors
+    t2 = helpers.create_topic(shared_broker.bootstrap, topic_name())
+    with kwire.Conn(shared_broker.bootstrap) as c:
+        assert kwire.produce(c, t2, 0, kwire.record_batch([(b"k", b"after")]))["ErrorCode"] == 0
