@@ -25,9 +25,10 @@ static void random_id(char *out)
 			b[i] = (uint8_t)rand();
 	}
 	/* 16 bytes = 128 bits -> 22 base64 digits (the last holds 2 bits). */
-	int bits = 0, nbits = 0, n = 0;
+	uint32_t bits = 0; /* holds at most 13 meaningful bits */
+	int nbits = 0, n = 0;
 	for (size_t i = 0; i < sizeof(b); i++) {
-		bits = (bits << 8) | b[i];
+		bits = ((bits << 8) | b[i]) & 0xffff;
 		nbits += 8;
 		while (nbits >= 6) {
 			out[n++] = alphabet[(bits >> (nbits - 6)) & 63];
