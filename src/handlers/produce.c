@@ -4,9 +4,12 @@
  * per-record work, except on compacted topics where every record needs a
  * key. Nothing of a rejected batch reaches the log.
  *
- * acks=0: no response at all. acks=1: answered once appended. acks=all:
- * answered once the batch is durable (group commit), unless the topic is in
- * relaxed flush mode. A partition whose log failed answers
+ * acks=0: no response at all. acks=1 and acks=all: answered once the batch
+ * is durable (group commit) and so visible to consumers, unless the topic is
+ * in relaxed flush mode, where both are answered once appended. (On one node
+ * acks=1 and acks=all ask for the same replicas; waiting for the sync keeps
+ * Kafka's promise that an acknowledged record is below the high watermark,
+ * which here only moves once bytes are on disk.) A partition whose log failed answers
  * KAFKA_STORAGE_ERROR and never acknowledges.
  */
 #include <string.h>
@@ -178,7 +181,7 @@ void handle_produce(struct request *req)
 	resp->n_responses = nt;
 	resp->responses = arena_alloc(&req->arena, sizeof(*resp->responses) * (size_t)(nt ? nt : 1));
 	bool acks_valid = in.acks == 0 || in.acks == 1 || in.acks == -1;
-	bool wait_durable = in.acks == -1;
+	bool wait_durable = in.acks != 0;
 	int64_t now = clock_now_ms();
 
 	for (int32_t i = 0; i < nt; i++) {
