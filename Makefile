@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every test (unit + integration)
 #   make unit       unit tests only
 #   make SANITIZE=address,undefined test    the same under ASan + UBSan (build-san/)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (30) with its corpus
 #   make gen        regenerate the protocol codec from ../shared/kafka-protocol
 #   make format     clang-format every source file
 #   make lint       banned functions
@@ -39,7 +40,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test unit gen format lint clean deps
+.PHONY: all run test unit gen format lint clean deps fuzz
 .SECONDARY:
 all: $(BUILD)/fjord $(UNIT_BINS) $(BENCH_BINS)
 
@@ -72,6 +73,27 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libfjord.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+# Fuzzing: libFuzzer targets in tests/fuzz/, built with clang against the
+# parsing modules (base, proto) compiled with the fuzzer's instrumentation.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_SRCS := $(sort $(wildcard src/base/*.c src/proto/*.c src/proto/gen/*.c))
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=build-fuzz/%.o)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(E) "  CC (fuzz) $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	$(E) "  LD (fuzz) $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ -lz -lsnappy -llz4 -lzstd
+
+fuzz: $(FUZZ_BINS)
+	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 deps:
 	@scripts/deps.sh
 
@@ -99,6 +121,6 @@ lint:
 		(echo "banned function used (see src/base/banned.h)"; exit 1)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -70,6 +70,9 @@ struct rd {
 
 static inline void rd_init(struct rd *r, const void *p, size_t n)
 {
+	static const uint8_t empty[1];
+	if (!p) /* an empty buffer may have no storage: never do NULL + 0 */
+		p = empty, n = 0;
 	r->p = (const uint8_t *)p;
 	r->end = r->p + n;
 	r->err = 0;
