@@ -2,7 +2,9 @@
 #
 #   make            build build/fjord
 #   make run        install what is missing, build, serve on localhost:9092 (data in ./data)
-#   make test       install what is missing, build, run every test (unit + integration)
+#   make test       install what is missing, build, run every test (unit + integration) under
+#                   ASan + UBSan, then a short run of each fuzz target
+#   make test-fast  the same tests on the plain build, no sanitizers, no fuzzing
 #   make unit       unit tests only
 #   make SANITIZE=address,undefined test    the same under ASan + UBSan (build-san/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (30) with its corpus
@@ -40,7 +42,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test unit gen format lint clean deps fuzz
+.PHONY: all run test test-fast unit gen format lint clean deps fuzz
 .SECONDARY:
 all: $(BUILD)/fjord $(UNIT_BINS) $(BENCH_BINS)
 
@@ -104,7 +106,16 @@ run: deps
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
+# The full suite runs against the AddressSanitizer + UBSan build (every test,
+# integration included), then each fuzz target for TEST_FUZZ_SECONDS.
+TEST_FUZZ_SECONDS ?= 15
 test: deps
+	$(MAKE) all SANITIZE=address,undefined
+	$(MAKE) $(FUZZ_BINS)
+	@BUILD=build-san FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/run-tests.sh
+
+# The same tests on the plain optimised build, without sanitizers or fuzzing.
+test-fast: deps
 	$(MAKE) all
 	@BUILD=$(BUILD) scripts/run-tests.sh
 

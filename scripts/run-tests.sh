@@ -9,6 +9,7 @@
 #   FJORD_TEST_FILTER='kill9 or retention'     only matching integration tests (pytest -k)
 #   FJORD_BIN=/path/to/fjord                   another broker binary
 #   FJORD_TEST_PYTHON=/usr/bin/python3         interpreter for pytest
+#   FUZZ_SECONDS=15                            also run each fuzz target that long
 set -u
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -74,6 +75,29 @@ case "$py_rc" in
 1) if [ -z "${f}${e}" ]; then failed=$((failed + 1)); fi ;;
 *) echo "run-tests: pytest exited with status $py_rc"; failed=$((failed + 1)) ;;
 esac
+
+# Fuzzing: a short run of each libFuzzer target (FUZZ_SECONDS each), when built.
+if [ -n "${FUZZ_SECONDS:-}" ] && [ "${FUZZ_SECONDS}" != 0 ]; then
+	fuzz_bins=()
+	while IFS= read -r f; do
+		fuzz_bins+=("$f")
+	done < <(find build-fuzz -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+	if [ "${#fuzz_bins[@]}" -gt 0 ]; then
+		fz_out="$(mktemp)"
+		scripts/run-fuzz.sh "$FUZZ_SECONDS" "${fuzz_bins[@]}" | tee "$fz_out"
+		line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fz_out" | tail -n 1)"
+		rm -f "$fz_out"
+		if [ -n "$line" ]; then
+			passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+			failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+		else
+			failed=$((failed + 1))
+		fi
+	else
+		echo "run-tests: FUZZ_SECONDS set but no fuzz targets in build-fuzz/"
+		failed=$((failed + 1))
+	fi
+fi
 
 result="$passed passed, $failed failed"
 if [ "$skipped" -gt 0 ]; then
