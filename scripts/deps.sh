@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Libraries and tools checked by package name.
 PACKAGES=(
-	build-essential gcc make clang
+	build-essential gcc make clang libclang-rt-14-dev
 	python3 python3-pytest python3-confluent-kafka python3-kafka
 	kcat librdkafka-dev libjansson-dev zlib1g-dev libsnappy-dev liblz4-dev
 	libzstd-dev libssl-dev libmicrohttpd-dev
