@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, serve on localhost:9092 (data in ./data)
 #   make test       install what is missing, build, run every test (unit + integration) under
 #                   ASan + UBSan, then a short run of each fuzz target
+#   make tsan       ThreadSanitizer build: unit tests + produce/fetch/durability integration
 #   make test-fast  the same tests on the plain build, no sanitizers, no fuzzing
 #   make unit       unit tests only
 #   make SANITIZE=address,undefined test    the same under ASan + UBSan (build-san/)
@@ -17,7 +18,10 @@ CC ?= cc
 PYTHON ?= python3
 SHARED ?= ../shared
 
-ifdef SANITIZE
+ifeq ($(SANITIZE),thread)
+BUILD ?= build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
+else ifdef SANITIZE
 BUILD ?= build-san
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -42,7 +46,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test test-fast unit gen format lint clean deps fuzz
+.PHONY: all run test test-fast tsan unit gen format lint clean deps fuzz
 .SECONDARY:
 all: $(BUILD)/fjord $(UNIT_BINS) $(BENCH_BINS)
 
@@ -114,6 +118,13 @@ test: deps
 	$(MAKE) $(FUZZ_BINS)
 	@BUILD=build-san FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/run-tests.sh
 
+# ThreadSanitizer over the threaded parts: the unit tests and the integration
+# tests that drive produce/fetch with group commit on worker threads.
+tsan: deps
+	$(MAKE) all SANITIZE=thread
+	@BUILD=build-tsan FJORD_TEST_FILTER="$(or $(FJORD_TEST_FILTER),produce or fetch or durability or retention)" \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" scripts/run-tests.sh
+
 # The same tests on the plain optimised build, without sanitizers or fuzzing.
 test-fast: deps
 	$(MAKE) all
@@ -132,6 +143,6 @@ lint:
 		(echo "banned function used (see src/base/banned.h)"; exit 1)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
