@@ -7,6 +7,10 @@
  * buffer; a frame larger than the read chunk gets its own buffer of exactly
  * its size and is read straight into it (one copy at most, bounded memory).
  *
+ * Idleness (connections.max.idle.ms) counts from the last complete request
+ * or response, not the last byte: a client trickling a frame a byte at a
+ * time (slow loris) is closed like an idle one.
+ *
  * Output: a response is a buffer with splices (file ranges); memory runs go
  * out with writev and file ranges with sendfile, resuming at out_pos after a
  * short write.
@@ -82,6 +86,7 @@ static void dispatch(struct conn *c, struct request *req)
 	req->complete = request_complete;
 	req->received_ns = clock_mono_ns();
 	conn_push(c, req);
+	c->last_active_ms = clock_mono_ms(); /* a whole request, not a trickle of bytes */
 
 	const struct api_handler *h = api_handler_find(req->api_key);
 	if (r->err || !h) {
@@ -205,7 +210,6 @@ static void conn_read(struct conn *c)
 				conn_close(c, "read error");
 			break;
 		}
-		c->last_active_ms = clock_mono_ms();
 		if (c->inflight >= MAX_INFLIGHT)
 			break;
 	}
@@ -292,6 +296,7 @@ void conn_flush(struct conn *c)
 				break;
 		}
 		request_free(c, conn_pop(c));
+		c->last_active_ms = clock_mono_ms();
 	}
 	if (c->head == NULL && server_draining(c->srv))
 		server_check_drained(c->srv);

@@ -233,6 +233,7 @@ static void idle_timer_cb(struct loop_timer *t)
 	struct conn *c = s->conns.next;
 	while (c != &s->conns) {
 		struct conn *next = c->next;
+		/* Parked requests (long polls) are activity; a half-sent frame is not. */
 		if (!c->head && now - c->last_active_ms > idle)
 			conn_close(c, "idle (connections.max.idle.ms)");
 		c = next;
