@@ -35,7 +35,7 @@ WARN += -Werror
 endif
 OPT ?= -O2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -Isrc -MMD -MP $(CFLAGS)
-LDLIBS_ALL = -lpthread -ljansson -lz -lsnappy -llz4 -lzstd -lrdkafka -lm $(LDLIBS)
+LDLIBS_ALL = -lpthread -ljansson -lmicrohttpd -lz -lsnappy -llz4 -lzstd -lrdkafka -lm $(LDLIBS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))

@@ -224,6 +224,8 @@ static void run_posted(struct loop *l)
 		p[i].fn(p[i].arg);
 }
 
+void loop_run_posted(struct loop *l) { run_posted(l); }
+
 void loop_add_before_sleep(struct loop *l, void (*fn)(void *arg), void *arg)
 {
 	ASSERT(l->nhooks < (int)ARRAY_SIZE(l->hooks));

@@ -55,6 +55,12 @@ void loop_post(struct loop *l, void (*fn)(void *arg), void *arg);
 /* Add a hook run at the end of every turn, before waiting again (max 8). */
 void loop_add_before_sleep(struct loop *l, void (*fn)(void *arg), void *arg);
 
+/*
+ * Run the callbacks posted so far, once, outside loop_run: at shutdown,
+ * after the threads that post have stopped, so nothing posted is lost.
+ */
+void loop_run_posted(struct loop *l);
+
 /* Run until loop_stop. Returns 0. */
 int loop_run(struct loop *l);
 /* Any thread: make loop_run return after the current turn. */

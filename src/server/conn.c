@@ -16,6 +16,7 @@
  * short write.
  */
 #include "server/conn.h"
+#include "server/server.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -119,10 +120,24 @@ static void dispatch(struct conn *c, struct request *req)
 	h->handle(req);
 }
 
+static void count_request(struct conn *c, struct request *req, int how)
+{
+	if (req->api_key < 0 || req->api_key >= SERVER_MAX_API)
+		return;
+	struct server_api_stats *st = &server_stats_mut(c->srv)->api[req->api_key];
+	if (how == REQUEST_CLOSE) {
+		st->closed++;
+		return;
+	}
+	st->requests++;
+	histogram_observe(&st->latency, (double)(clock_mono_ns() - req->received_ns) / 1e9);
+}
+
 static void request_complete(struct request *req, int how)
 {
 	struct conn *c = req->conn;
 	req->cancel = NULL;
+	count_request(c, req, how);
 	if (how == REQUEST_CLOSE) {
 		req->state = RS_NO_RESPONSE;
 		conn_close(c, "bad request");
@@ -184,6 +199,7 @@ static void conn_read(struct conn *c)
 			struct request *req = c->big;
 			n = read(c->io.fd, req->frame + c->big_have, req->frame_len - c->big_have);
 			if (n > 0) {
+				server_stats_mut(c->srv)->bytes_received += (uint64_t)n;
 				c->big_have += (size_t)n;
 				if (c->big_have == req->frame_len) {
 					c->big = NULL;
@@ -194,6 +210,7 @@ static void conn_read(struct conn *c)
 			uint8_t *p = buf_reserve(&c->in, READ_CHUNK);
 			n = read(c->io.fd, p, READ_CHUNK);
 			if (n > 0) {
+				server_stats_mut(c->srv)->bytes_received += (uint64_t)n;
 				buf_advance(&c->in, (size_t)n);
 				if (frame_input(c) < 0)
 					return;
@@ -273,6 +290,7 @@ static int send_response(struct conn *c, struct request *req)
 			return -1;
 		}
 		c->out_pos += (size_t)n;
+		server_stats_mut(c->srv)->bytes_sent += (uint64_t)n;
 	}
 	return 1;
 }

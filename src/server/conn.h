@@ -51,5 +51,6 @@ struct broker *server_broker(struct server *s);
 bool server_draining(const struct server *s);
 void server_conn_closed(struct server *s, struct conn *c);
 void server_check_drained(struct server *s);
+struct server_stats *server_stats_mut(struct server *s);
 
 #endif

@@ -39,6 +39,7 @@ struct server {
 	int npool;
 	struct loop_timer idle_timer;
 	bool draining;
+	struct server_stats stats;
 	void (*on_drained)(void *arg);
 	void *drained_arg;
 };
@@ -47,6 +48,8 @@ struct broker *server_broker(struct server *s) { return s->b; }
 bool server_draining(const struct server *s) { return s->draining; }
 int server_port(const struct server *s) { return s->port; }
 int server_connection_count(const struct server *s) { return s->nconns; }
+const struct server_stats *server_get_stats(const struct server *s) { return &s->stats; }
+struct server_stats *server_stats_mut(struct server *s) { return &s->stats; }
 
 struct request *server_request_get(struct server *s, size_t frame_len)
 {
@@ -199,8 +202,10 @@ static void on_accept(struct loop_io *io, uint32_t events)
 			LOG_WARN("refusing connection from %s: %s", peer,
 				 s->draining ? "shutting down" : "max.connections reached");
 			close(fd);
+			s->stats.connections_refused++;
 			continue;
 		}
+		s->stats.connections_accepted++;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct conn *c = calloc(1, sizeof(*c));
