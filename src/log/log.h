@@ -210,4 +210,69 @@ void plog_set_high_watermark(struct plog *l, int64_t hw);
  * metrics: a clean reopen must add nothing). */
 int64_t plog_recovery_scanned_bytes(void);
 
+/* ---- Log compaction (cleaner.c, cleaner_swap.c) ---- */
+
+/*
+ * The cleaner keeps the latest record per key in the sealed, durable part of
+ * a compacted log (cleanup.policy=compact), with Kafka's semantics: offsets
+ * are preserved (gaps appear), tombstones survive delete_retention_ms after
+ * the batch holding them was first cleaned (the batch's delete horizon,
+ * attribute bit 6), control batches are kept as they are, the active
+ * segment is never touched. One cleaning per log at a time.
+ *
+ * Shape: plog_clean_prepare() on the loop picks the range and takes segment
+ * references; plog_clean_run() does all the reading, rewriting and fsyncing
+ * on a worker (it touches only its job); plog_clean_complete() back on the
+ * loop swaps the cleaned segments in (crash-safe renames, see
+ * cleaner_swap.c) and records the clean point in
+ * "<logdir>/cleaner-offset-checkpoint".
+ */
+struct plog_clean_params {
+	int64_t delete_retention_ms;   /* delete.retention.ms, 1 day */
+	int64_t min_compaction_lag_ms; /* min.compaction.lag.ms, 0 */
+	int64_t max_compaction_lag_ms; /* max.compaction.lag.ms, INT64_MAX */
+	double min_cleanable_ratio;    /* min.cleanable.dirty.ratio, 0.5 */
+	int64_t max_map_entries;       /* key map size (log.cleaner.dedupe.buffer.size / 24) */
+	bool force;                    /* clean whatever is cleanable, ignoring the ratio */
+};
+void plog_clean_params_default(struct plog_clean_params *p);
+
+/* What the cleaner sees in a log now (loop thread; may read a few headers). */
+struct plog_clean_info {
+	int64_t clean_point;  /* first offset not yet cleaned */
+	int64_t cleanable_end; /* first offset the cleaner may not touch */
+	int64_t clean_bytes, dirty_bytes;
+	double dirty_ratio;   /* dirty / (clean + dirty) of the cleanable range */
+	bool must_clean;      /* max compaction lag or a delete horizon is due */
+	bool cleanable;       /* a cleaning would be started now */
+};
+int plog_clean_check(struct plog *l, int64_t now_ms, const struct plog_clean_params *p,
+		     struct plog_clean_info *info);
+
+struct plog_clean_job;
+/*
+ * Loop thread. Returns 1 and *out (a job) when l should be cleaned now, 0
+ * when not (nothing cleanable, ratio too low, a cleaning already in flight,
+ * failed log). The job holds references to the segments it reads.
+ */
+int plog_clean_prepare(struct plog *l, int64_t now_ms, const struct plog_clean_params *p,
+		       struct plog_clean_job **out);
+/* Any thread (a worker): build the key map, write and fsync cleaned files. */
+void plog_clean_run(struct plog_clean_job *j);
+/*
+ * Loop thread: swap the cleaned segments in and free j. Returns the number of
+ * input segments replaced, or a negative error (the job failed; or the swap
+ * failed, and then the log is in the storage-error state until reopened).
+ * A job whose log was deleted or truncated meanwhile is discarded (0).
+ */
+int plog_clean_complete(struct plog_clean_job *j);
+/* Free a job whose log and log directory may be gone (shutdown); leaves its
+ * files to the next open, which discards them. */
+void plog_clean_abandon(struct plog_clean_job *j);
+/* prepare + run + complete on the caller's thread (tests, tools). Returns
+ * what complete returns, or 0 if there was nothing to clean. */
+int plog_clean_now(struct plog *l, int64_t now_ms, const struct plog_clean_params *p);
+/* First offset not yet cleaned (the cleaner-offset-checkpoint value). */
+int64_t plog_clean_point(struct plog *l);
+
 #endif

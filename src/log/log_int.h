@@ -126,6 +126,12 @@ struct plog {
 
 	struct pending_del *dels;
 	int ndels, cap_dels;
+
+	/* Log cleaner (cleaner.c); plain values, nothing to free. */
+	bool clean_point_loaded;
+	int64_t clean_point;   /* first offset not yet cleaned */
+	int64_t clean_horizon; /* earliest delete horizon of kept tombstones; 0 none */
+	void *clean_job;       /* the cleaning in flight, or NULL */
 };
 
 struct ckpt_entry {
@@ -247,6 +253,61 @@ int plog_sync_now(struct plog *l);
 void logdir__forget(struct logdir *d, struct plog *l);
 int64_t ckpt_get(const struct ckpt *c, const char *topic, int32_t partition);
 void logdir__remove_path(struct logdir *d, char *path_moved);
+
+/* ---- cleaner.c, cleaner_swap.c ---- */
+
+/* One input segment of a cleaning, snapshotted on the loop thread. */
+struct clean_seg {
+	struct segment *seg; /* a reference */
+	int64_t base, end;   /* end: offset after the segment (next base) */
+	int64_t size;
+	int fd;              /* seg->fd, open for the job's lifetime */
+	bool dirty;          /* holds offsets at or above the clean point */
+};
+
+/* Input segments [first, first + n) rewritten into one cleaned segment. */
+struct clean_group {
+	int first, n;
+	int nswap;           /* members covered by out; the rest had nothing left */
+	struct segment *out; /* the cleaned segment (files "*.cleaned"), or NULL */
+};
+
+struct plog_clean_job {
+	struct plog *log;
+	struct logdir *d;
+	char *dir;
+	int64_t now_ms;
+	struct plog_clean_params params;
+	struct log_config cfg;
+	uint64_t trunc_gen;
+	int64_t clean_point;   /* first dirty offset */
+	int64_t end;           /* first offset not cleanable */
+	struct clean_seg *segs;
+	int nsegs;
+	/* Results of run(). */
+	int err;
+	int64_t clean_end;     /* the new clean point */
+	struct clean_group *groups;
+	int ngroups;
+	int64_t horizon_min;   /* earliest delete horizon kept; 0 none */
+	int64_t records_in, records_out, bytes_in, bytes_out;
+};
+
+/* Stored-batch check (recovery, cleaner): batch_validate, except that a
+ * cleaned batch may hold fewer records than lastOffsetDelta + 1. */
+int log__batch_check(const uint8_t *p, size_t n);
+/* Complete or discard a cleaning interrupted by a crash (plog_open_dir,
+ * before the folder is listed). */
+int log__cleaner_recover(const char *dir);
+/* Swap the groups of a finished job in (cleaner_swap.c). */
+int log__cleaner_swap(struct plog_clean_job *j);
+/* Remove the "*.cleaned" files of groups from index from on (inline, or on
+ * the log directory's worker when on_loop). */
+void log__cleaner_discard(struct plog_clean_job *j, int from, bool on_loop);
+void log__cleaner_job_free(struct plog_clean_job *j);
+/* Load / write cleaner-offset-checkpoint. */
+int64_t log__cleaner_ckpt_get(struct logdir *d, const char *topic, int32_t partition);
+int log__cleaner_ckpt_write(struct logdir *d);
 
 bool log__parse_i64(const char **p, int64_t *out);
 extern atomic_llong plog__scanned_bytes;

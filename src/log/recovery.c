@@ -16,7 +16,8 @@
  *     segments are removed), and the scanned segments' indexes are rebuilt.
  *
  * Leftovers removed at open: "*.deleted" (retention that had not finished),
- * "*.tmp", and index files without a .log.
+ * "*.tmp", and index files without a .log; before that, a cleaning that a
+ * crash interrupted is completed or discarded (log__cleaner_recover).
  *
  * leader-epoch-checkpoint (Kafka's text format):
  *     0                  version
@@ -157,8 +158,8 @@ int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *p
 	while (seg_scan_next(&sc, &b) == 1) {
 		if (validate) {
 			const uint8_t *p = seg_scan_bytes(&sc, &b);
-			struct batch_header h;
-			if (!p || batch_validate(p, (size_t)b.size, &h) != 0)
+			/* Cleaned batches may have offset gaps (cleaner.c). */
+			if (!p || log__batch_check(p, (size_t)b.size) != 0)
 				break;
 		}
 		if (b.base <= *prev_last || b.base < s->base || b.last - s->base > INT32_MAX ||
@@ -388,7 +389,10 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 	l->cfg = *cfg;
 	l->parent_dirty = fresh;
 
-	int r = list_folder(l);
+	/* A cleaning interrupted by a crash is completed or discarded first. */
+	int r = fresh ? 0 : log__cleaner_recover(l->dir);
+	if (r == 0)
+		r = list_folder(l);
 	if (r < 0)
 		goto fail;
 	int64_t rp = fresh ? -1 : ckpt_get(&d->recovery, topic, partition);

@@ -26,6 +26,8 @@ struct partitions {
 	struct loop_timer retention_timer;   /* log.retention.check.interval.ms */
 	struct loop_timer checkpoint_timer;  /* recovery points, every 60 s */
 	struct partitions_stats stats;
+	struct loop_timer cleaner_timer;     /* log.cleaner.backoff.ms */
+	struct clean_task *clean_task;       /* the cleaning in flight (one at a time) */
 };
 
 struct sync_job {
@@ -163,8 +165,15 @@ static void sync_done(void *arg)
 	if (!is_relaxed(p))
 		set_high_watermark(p, plog_durable_offset(p->log));
 	complete_producers(p, 0);
-	if (p->dirty)
-		mark_dirty(pm, p); /* picked up by this turn's before-sleep hook */
+	/*
+	 * More to sync: new appends, or one sync could not cover every rolled
+	 * segment (plog_sync covers a few files at a time). Picked up by this
+	 * turn's before-sleep hook.
+	 */
+	if (p->dirty || plog_durable_offset(p->log) < plog_end_offset(p->log)) {
+		p->dirty = true;
+		mark_dirty(pm, p);
+	}
 }
 
 static void start_sync(struct partitions *pm, struct partition *p)
@@ -255,6 +264,123 @@ static void checkpoint_timer_cb(struct loop_timer *t)
 	loop_timer_start(pm->loop, t, CHECKPOINT_INTERVAL_MS);
 }
 
+/*
+ * Log cleaner scheduling (log.cleaner.threads = 1): every
+ * log.cleaner.backoff.ms, when no cleaning is in flight, pick the one log of
+ * a compacted topic that needs it most (one whose max compaction lag or
+ * delete horizon is due first, else the highest dirty ratio at or above
+ * min.cleanable.dirty.ratio), prepare it on the loop, run it on a worker and
+ * swap the result in when it posts back. Right after a cleaning, look again
+ * at once. The log module discards a result whose log was deleted or
+ * truncated meanwhile; at shutdown an in-flight job is abandoned (its files
+ * are discarded at the next open).
+ */
+struct clean_task {
+	struct partitions *pm; /* NULL once the manager is gone */
+	struct plog_clean_job *job;
+};
+
+static void clean_params(const struct topic *t, const struct broker_config *cfg,
+			 struct plog_clean_params *p)
+{
+	(void)cfg;
+	plog_clean_params_default(p);
+	p->delete_retention_ms = t->cfg.delete_retention_ms;
+	p->min_compaction_lag_ms = t->cfg.min_compaction_lag_ms;
+	p->max_compaction_lag_ms = t->cfg.max_compaction_lag_ms;
+	p->min_cleanable_ratio = t->cfg.min_cleanable_dirty_ratio;
+}
+
+static void cleaner_run(void *arg)
+{
+	struct clean_task *ct = arg;
+	plog_clean_run(ct->job);
+}
+
+static void cleaner_done(void *arg)
+{
+	struct clean_task *ct = arg;
+	struct partitions *pm = ct->pm;
+	if (!pm) {
+		plog_clean_abandon(ct->job);
+		free(ct);
+		return;
+	}
+	pm->clean_task = NULL;
+	int r = plog_clean_complete(ct->job);
+	free(ct);
+	if (r < 0)
+		LOG_WARN("log cleaner: %s", err_str(r));
+	loop_timer_start(pm->loop, &pm->cleaner_timer, r > 0 ? 10 : pm->cfg->log_cleaner_backoff_ms);
+}
+
+static void cleaner_pick(struct partitions *pm, int64_t now_ms)
+{
+	struct partition *best = NULL;
+	struct plog_clean_info bi = {0};
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *t = meta_topic_at(pm->meta, i);
+		if (!t->cfg.cleanup_compact)
+			continue;
+		struct plog_clean_params params;
+		clean_params(t, pm->cfg, &params);
+		for (int32_t k = 0; k < t->partitions; k++) {
+			struct partition *p = partitions_get(t, k);
+			struct plog_clean_info info;
+			if (!p || plog_clean_check(p->log, now_ms, &params, &info) < 0 || !info.cleanable)
+				continue;
+			if (!best || (info.must_clean && !bi.must_clean) ||
+			    (info.must_clean == bi.must_clean && info.dirty_ratio > bi.dirty_ratio)) {
+				best = p;
+				bi = info;
+			}
+		}
+	}
+	if (!best)
+		return;
+	struct plog_clean_params params;
+	clean_params(best->topic, pm->cfg, &params);
+	struct plog_clean_job *job;
+	int r = plog_clean_prepare(best->log, now_ms, &params, &job);
+	if (r <= 0) {
+		if (r < 0)
+			LOG_WARN("partition %s-%d: cannot start cleaning: %s", best->topic->name,
+				 best->index, err_str(r));
+		return;
+	}
+	struct clean_task *ct = calloc(1, sizeof(*ct));
+	ASSERT(ct);
+	ct->pm = pm;
+	ct->job = job;
+	pm->clean_task = ct;
+	worker_submit(pm->workers, cleaner_run, cleaner_done, ct);
+}
+
+static void cleaner_timer_cb(struct loop_timer *t)
+{
+	struct partitions *pm = OWNER(t, cleaner_timer);
+	if (!pm->clean_task)
+		cleaner_pick(pm, clock_now_ms());
+	if (!pm->clean_task)
+		loop_timer_start(pm->loop, t, pm->cfg->log_cleaner_backoff_ms);
+}
+
+static void cleaner_init(struct partitions *pm)
+{
+	loop_timer_init(&pm->cleaner_timer, cleaner_timer_cb);
+	if (pm->cfg->log_cleaner_enable && pm->cfg->log_cleaner_threads > 0)
+		loop_timer_start(pm->loop, &pm->cleaner_timer, pm->cfg->log_cleaner_backoff_ms);
+}
+
+static void cleaner_stop(struct partitions *pm)
+{
+	loop_timer_stop(pm->loop, &pm->cleaner_timer);
+	if (pm->clean_task)
+		pm->clean_task->pm = NULL; /* its done callback only frees it */
+	pm->clean_task = NULL;
+}
+
 int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
 		   struct meta *meta, const struct broker_config *cfg, struct partitions **out)
 {
@@ -273,6 +399,7 @@ int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir
 	loop_timer_start(loop, &pm->retention_timer, cfg->log_retention_check_interval_ms);
 	loop_timer_init(&pm->checkpoint_timer, checkpoint_timer_cb);
 	loop_timer_start(loop, &pm->checkpoint_timer, CHECKPOINT_INTERVAL_MS);
+	cleaner_init(pm);
 	*out = pm;
 	return 0;
 }
@@ -371,6 +498,7 @@ void partitions_free(struct partitions *pm, bool clean)
 	loop_timer_stop(pm->loop, &pm->flush_timer);
 	loop_timer_stop(pm->loop, &pm->retention_timer);
 	loop_timer_stop(pm->loop, &pm->checkpoint_timer);
+	cleaner_stop(pm);
 	int n = meta_topic_count(pm->meta);
 	for (int i = 0; i < n; i++) {
 		struct topic *t = meta_topic_at(pm->meta, i);
