@@ -75,7 +75,8 @@ def test_compaction_keeps_latest_value_per_key(broker, topic_name):
     written = produce_rounds(b.bootstrap, t, nkeys=40, rounds=10, tombstones={0, 1, 2})
     last_interesting = written[-1][0]
     written += filler(b.bootstrap, t, 200, "fill")
-    assert len(b.segments(t, 0)) > 10
+    # Several segments exist (the cleaner may already be merging some of them).
+    assert len(b.segments(t, 0)) > 3
 
     helpers.wait_until(lambda: clean_point(b, t) > last_interesting, timeout=60, interval=0.2,
                        what="the cleaner to pass offset %d" % last_interesting)
