@@ -4,7 +4,7 @@
  * every other subcommand is a Kafka client (src/cli/, on librdkafka).
  *
  * Start-up order: config, log directory (recovery), metadata, partitions,
- * listener. Shutdown on SIGTERM/SIGINT: stop accepting and reading, answer
+ * group coordinator (loads __consumer_offsets), listener. Shutdown on SIGTERM/SIGINT: stop accepting and reading, answer
  * what is in flight (at most a few seconds), then sync every log, write
  * checkpoints and the clean-shutdown marker, so the next start scans nothing.
  */
@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "base/logging.h"
 #include "cli/cli.h"
+#include "group/group.h"
 #include "handlers/handler.h"
 #include "io/loop.h"
 #include "io/worker.h"
@@ -228,9 +229,16 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: cannot open metadata in %s: %s\n", metadir, err_str(rc));
 		return 1;
 	}
+	/* Dynamic broker configs from the journal, layered over server.properties. */
+	b->cfg = *meta_broker_config(b->meta);
 	if ((rc = partitions_new(b->loop, b->workers, b->logdir, b->meta, &b->cfg, &b->parts)) ||
 	    (rc = partitions_open_all(b->parts))) {
 		fprintf(stderr, "fjord server: cannot open partitions: %s\n", err_str(rc));
+		return 1;
+	}
+	/* Group state is loaded before serving, so no request sees a half-loaded coordinator. */
+	if ((rc = gc_new(b->loop, b->meta, b->parts, &b->cfg, &b->groups)) || (rc = gc_load(b->groups))) {
+		fprintf(stderr, "fjord server: cannot load consumer groups: %s\n", err_str(rc));
 		return 1;
 	}
 	if ((rc = server_new(b, &app.srv))) {
@@ -254,6 +262,7 @@ static int server_main(int argc, char **argv)
 
 	bool clean = true;
 	server_free(app.srv);		/* parked requests are released */
+	gc_free(b->groups);		/* after its requests, before the partitions */
 	worker_pool_free(b->workers);	/* in-flight syncs finish */
 	partitions_free(b->parts, clean);
 	logdir_close(b->logdir, clean); /* final sync, checkpoints, clean marker */

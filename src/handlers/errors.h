@@ -41,6 +41,11 @@ enum kafka_error {
 	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
 	KERR_INVALID_RECORD = 87,
 	KERR_UNKNOWN_TOPIC_ID = 100,
+	/* Admin APIs (admin_*.c). */
+	KERR_ELECTION_NOT_NEEDED = 84,
+	KERR_NO_REASSIGNMENT_IN_PROGRESS = 85,
+	KERR_MISMATCHED_ENDPOINT_TYPE = 114,
+	KERR_UNSUPPORTED_ENDPOINT_TYPE = 115,
 };
 
 /* Map an internal error (ERR_* or -errno) to the Kafka code a client expects. */

@@ -1,13 +1,15 @@
 /*
  * find_coordinator.c: FindCoordinator (key 10), v0-4 (v4 batches keys).
- * On a single node this broker coordinates every group. Transactions do not
- * exist yet, so a transaction key gets COORDINATOR_NOT_AVAILABLE, which
- * clients treat as retriable. (The group coordinator proper, with its state
- * in __consumer_offsets, is the consumer-group work.)
+ * On a single node this broker coordinates every group, once the internal
+ * topic __consumer_offsets exists: it is created on the first lookup, and
+ * while it cannot be, the answer is COORDINATOR_NOT_AVAILABLE (retriable).
+ * Transactions do not exist yet, so a transaction key gets
+ * COORDINATOR_NOT_AVAILABLE too.
  *
  * Advertising this API also matters to librdkafka before 2.11.1, which
  * enables LZ4 only when FindCoordinator v0 is in the broker's range.
  */
+#include "group/group.h"
 #include "handlers/errors.h"
 #include "handlers/handler.h"
 #include "proto/gen/kmsg.h"
@@ -19,11 +21,14 @@
 
 static int16_t lookup(struct broker *b, int8_t key_type, struct kstr key, const char **msg)
 {
-	(void)b;
 	if (key_type == KEY_TYPE_GROUP) {
 		if (key.len <= 0) {
 			*msg = "The group id is empty.";
 			return KERR_INVALID_GROUP_ID;
+		}
+		if (!b->groups || gc_ensure_topic(b->groups)) {
+			*msg = "The coordinator is not available.";
+			return KERR_COORDINATOR_NOT_AVAILABLE;
 		}
 		return KERR_NONE;
 	}

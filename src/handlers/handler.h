@@ -32,6 +32,8 @@
 #include "proto/wire.h"
 #include "repl/partition.h"
 
+struct group_coordinator;
+
 struct broker {
 	struct broker_config cfg;
 	struct loop *loop;
@@ -39,6 +41,7 @@ struct broker {
 	struct logdir *logdir;
 	struct meta *meta;
 	struct partitions *parts;
+	struct group_coordinator *groups; /* consumer-group coordinator (src/group) */
 	char cluster_id[64];
 	bool shutting_down;
 };
@@ -52,6 +55,7 @@ struct request {
 	int16_t api_version;
 	int32_t correlation_id;
 	struct kstr client_id;
+	struct kstr client_host; /* "/127.0.0.1", Kafka's form; lives as long as the request */
 	uint8_t *frame; /* the whole request frame (after the size), owned */
 	size_t frame_len;
 	size_t frame_cap;
@@ -98,6 +102,31 @@ void handle_list_offsets(struct request *req);
 void handle_create_topics(struct request *req);
 void handle_delete_topics(struct request *req);
 void handle_find_coordinator(struct request *req);
+/* Consumer groups (group_membership.c, group_offsets.c, group_admin.c). */
+void handle_join_group(struct request *req);
+void handle_sync_group(struct request *req);
+void handle_heartbeat(struct request *req);
+void handle_leave_group(struct request *req);
+void handle_offset_commit(struct request *req);
+void handle_offset_fetch(struct request *req);
+void handle_offset_delete(struct request *req);
+void handle_list_groups(struct request *req);
+void handle_describe_groups(struct request *req);
+void handle_delete_groups(struct request *req);
+/* The Kafka error code of a group coordinator error (GC_ERR_*, group/group.h). */
+int16_t group_kafka_error(int gc_err);
+
+/* Admin APIs (admin_configs.c, admin_partitions.c, admin_cluster.c). */
+void handle_describe_configs(struct request *req);
+void handle_alter_configs(struct request *req);
+void handle_incremental_alter_configs(struct request *req);
+void handle_create_partitions(struct request *req);
+void handle_delete_records(struct request *req);
+void handle_elect_leaders(struct request *req);
+void handle_alter_partition_reassignments(struct request *req);
+void handle_list_partition_reassignments(struct request *req);
+void handle_describe_cluster(struct request *req);
+void handle_describe_log_dirs(struct request *req);
 
 /*
  * Encode the ApiVersions fallback body (v0 layout, UNSUPPORTED_VERSION) for a

@@ -816,3 +816,57 @@ bool topic_config_get(const struct broker_config *b, const struct topic_config *
 	snprintf(buf, len, "%s", d->default_value ? d->default_value : "");
 	return d->default_value != NULL;
 }
+
+/* ---- Dynamic broker keys ------------------------------------------------ */
+
+/*
+ * The subset of Kafka's dynamic broker configs (per broker and cluster
+ * default) that Fjord honours at run time: topic defaults are re-resolved
+ * by meta, connection limits and cleaner timing are read per use.
+ */
+static const char *const dynamic_keys[] = {
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.roll.hours",
+    "log.roll.jitter.ms",
+    "log.roll.jitter.hours",
+    "log.retention.ms",
+    "log.retention.minutes",
+    "log.retention.hours",
+    "log.retention.bytes",
+    "log.index.size.max.bytes",
+    "log.index.interval.bytes",
+    "log.segment.delete.delay.ms",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.cleanup.policy",
+    "log.preallocate",
+    "log.message.timestamp.type",
+    "log.message.timestamp.before.max.ms",
+    "log.message.timestamp.after.max.ms",
+    "log.message.downconversion.enable",
+    "log.local.retention.ms",
+    "log.local.retention.bytes",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.backoff.ms",
+    "message.max.bytes",
+    "compression.type",
+    "compression.gzip.level",
+    "compression.lz4.level",
+    "compression.zstd.level",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "max.connections",
+    "max.connections.per.ip",
+};
+
+bool config_broker_dynamic(const struct config_def *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dynamic_keys); i++)
+		if (strcmp(d->name, dynamic_keys[i]) == 0)
+			return true;
+	return false;
+}

@@ -318,4 +318,13 @@ bool topic_config_get(const struct broker_config *b, const struct topic_config *
                       const struct config_kv *kv, int nkv, const struct config_def *d, char *buf,
                       size_t len, enum config_source *src);
 
+/*
+ * Whether a broker key may be changed at run time (AlterConfigs /
+ * IncrementalAlterConfigs on a BROKER resource): the keys Kafka lists as
+ * dynamic (DynamicBrokerConfig) whose effect Fjord applies without a
+ * restart, mostly the log.* defaults of topic configs. Everything else is
+ * read-only ("Cannot update these configs dynamically").
+ */
+bool config_broker_dynamic(const struct config_def *d);
+
 #endif

@@ -8,6 +8,8 @@
  *   {"type":"remove_topic","id":"<uuid>"}
  *   {"type":"partitions","id":"<uuid>","partitions":6}
  *   {"type":"configs","id":"<uuid>","configs":{"k":"v"}}   (replaces all overrides)
+ *   {"type":"broker_configs","scope":"node","node":1,"configs":{"k":"v"}}
+ *                     (dynamic broker configs of one scope, see meta.h; "default" has no node)
  * where <uuid> is Kafka's text form (URL-safe base64, no padding).
  *
  * Invariants:
@@ -59,6 +61,10 @@ struct meta {
 	int ntopics, cap;
 	struct topic **ids; /* open addressing on the id; NULL = empty */
 	size_t idcap;       /* power of two, > 2 * ntopics */
+	/* Dynamic broker configs: bc = static_bc + dyn[DEFAULT] + dyn[NODE]. */
+	struct broker_config static_bc;
+	struct config_kv *dyn[2]; /* owned, sorted (copy_overrides) */
+	int ndyn[2];
 };
 
 /* ---- UUIDs -------------------------------------------------------------- */
@@ -367,6 +373,107 @@ static json_t *record_topic(const struct topic *t)
 	                 configs_json(t->overrides, t->noverrides));
 }
 
+/* ---- Dynamic broker configs (layering) -------------------------------- */
+
+static int parse_configs(json_t *o, struct config_kv **kv, int *n);
+
+static const char *scope_name(enum meta_broker_scope s)
+{
+	return s == META_BROKER_DEFAULT ? "default" : "node";
+}
+
+static json_t *record_broker(const struct meta *m, enum meta_broker_scope scope,
+                             const struct config_kv *kv, int n)
+{
+	json_t *r = json_pack("{s:s, s:s}", "type", "broker_configs", "scope", scope_name(scope));
+	if (scope == META_BROKER_NODE)
+		json_object_set_new(r, "node", json_integer(m->static_bc.node_id));
+	json_object_set_new(r, "configs", configs_json(kv, n));
+	return r;
+}
+
+/*
+ * The layered broker config: static, then the cluster default, then this
+ * node's keys. Strict: the first bad key fails (message in err). Lenient
+ * (replay): a key this version rejects is skipped with a warning.
+ */
+static int build_layered(const struct broker_config *stat, struct config_kv *const dyn[2],
+                         const int ndyn[2], bool lenient, struct broker_config *out, char *err,
+                         size_t errlen)
+{
+	static const enum meta_broker_scope order[] = {META_BROKER_DEFAULT, META_BROKER_NODE};
+	*out = *stat;
+	for (size_t s = 0; s < ARRAY_SIZE(order); s++) {
+		const struct config_kv *kv = dyn[order[s]];
+		for (int i = 0; i < ndyn[order[s]]; i++) {
+			int rc = broker_config_set(out, kv[i].key, kv[i].value, err, errlen);
+			if (rc && !lenient)
+				return rc == ERR_NOT_FOUND ? ERR_INVALID_CONFIG : rc;
+			if (rc)
+				LOG_WARN("dynamic broker config %s (%s): %s; ignoring it",
+				         kv[i].key, scope_name(order[s]), err);
+		}
+	}
+	int rc = broker_config_finish(out, err, errlen);
+	if (rc && lenient) {
+		LOG_WARN("dynamic broker configs: %s; using the static config", err);
+		*out = *stat;
+		return 0;
+	}
+	return rc;
+}
+
+static void resolve_all_topics(struct meta *m)
+{
+	for (int i = 0; i < m->ntopics; i++)
+		resolve_lenient(&m->bc, m->topics[i]);
+}
+
+/* A replayed broker_configs record: replace the scope's keys (not yet applied). */
+static int replay_broker(struct meta *m, json_t *r)
+{
+	const char *scope = json_string_value(json_object_get(r, "scope"));
+	enum meta_broker_scope s;
+	if (scope && strcmp(scope, "default") == 0) {
+		s = META_BROKER_DEFAULT;
+	} else if (scope && strcmp(scope, "node") == 0) {
+		s = META_BROKER_NODE;
+		json_t *node = json_object_get(r, "node");
+		if (!json_is_integer(node))
+			return ERR_CORRUPT;
+		if (json_integer_value(node) != m->static_bc.node_id) {
+			LOG_WARN("metadata journal: ignoring dynamic configs of node %lld (this is "
+			         "node %d)",
+			         (long long)json_integer_value(node), m->static_bc.node_id);
+			return 0;
+		}
+	} else {
+		return ERR_CORRUPT;
+	}
+	struct config_kv *kv;
+	int n;
+	int rc = parse_configs(json_object_get(r, "configs"), &kv, &n);
+	if (rc == 0) {
+		free_overrides(m->dyn[s], m->ndyn[s]);
+		m->dyn[s] = copy_overrides(kv, n, &m->ndyn[s]);
+	}
+	free(kv);
+	return rc;
+}
+
+/* After replay: layer the dynamic keys and re-resolve the topics. */
+static void apply_replayed_dynamic(struct meta *m)
+{
+	if (m->ndyn[0] == 0 && m->ndyn[1] == 0)
+		return;
+	char err[512];
+	build_layered(&m->static_bc, m->dyn, m->ndyn, true, &m->bc, err, sizeof(err));
+	resolve_all_topics(m);
+	LOG_INFO("applied %d dynamic broker config(s) and %d cluster default(s) from the "
+	         "metadata journal",
+	         m->ndyn[META_BROKER_NODE], m->ndyn[META_BROKER_DEFAULT]);
+}
+
 /* Serialize r (consumed) as one line appended to b. */
 static void record_line(struct buf *b, json_t *r)
 {
@@ -471,6 +578,8 @@ static int replay_record(struct meta *m, json_t *r)
 		free(kv);
 		return rc;
 	}
+	if (strcmp(type, "broker_configs") == 0)
+		return replay_broker(m, r);
 	struct topic *t = id_field(m, r);
 	if (!t)
 		return ERR_CORRUPT;
@@ -553,13 +662,20 @@ static int replay(struct meta *m, const char *text, size_t len, size_t *good_len
 static int compact(struct meta *m)
 {
 	struct buf b = BUF_INIT;
+	int live = m->ntopics;
 	for (int i = 0; i < m->ntopics; i++)
 		record_line(&b, record_topic(m->topics[i]));
+	for (int s = 0; s < 2; s++)
+		if (m->ndyn[s]) {
+			record_line(
+			    &b, record_broker(m, (enum meta_broker_scope)s, m->dyn[s], m->ndyn[s]));
+			live++;
+		}
 	int rc = file_write_atomic(m->path, b.data, b.len, true);
 	if (rc == 0) {
 		LOG_INFO("metadata journal %s: compacted %lld records into %d", m->path,
-		         (long long)m->records, m->ntopics);
-		m->records = m->ntopics;
+		         (long long)m->records, live);
+		m->records = live;
 		m->journal_size = (int64_t)b.len;
 	}
 	buf_release(&b);
@@ -591,6 +707,8 @@ void meta_close(struct meta *m)
 		topic_free(m->topics[i]);
 	free(m->topics);
 	free(m->ids);
+	for (int s = 0; s < 2; s++)
+		free_overrides(m->dyn[s], m->ndyn[s]);
 	if (m->fd >= 0)
 		file_close(m->fd);
 	free(m->dir);
@@ -604,6 +722,7 @@ int meta_open(const char *dir, const struct broker_config *bc, struct meta **out
 	ASSERT(m);
 	m->fd = -1;
 	m->bc = *bc;
+	m->static_bc = *bc;
 	m->dir = strdup(dir);
 	size_t plen = strlen(dir) + sizeof(JOURNAL_NAME) + 1;
 	m->path = malloc(plen);
@@ -638,6 +757,7 @@ int meta_open(const char *dir, const struct broker_config *bc, struct meta **out
 		rc = replay(m, text, (size_t)n, &good);
 		if (rc)
 			goto fail;
+		apply_replayed_dynamic(m);
 	}
 	m->journal_size = (int64_t)good;
 	if (m->records >= COMPACT_MIN_RECORDS && m->records > 2 * (int64_t)m->ntopics) {
@@ -896,5 +1016,55 @@ int meta_topic_set_configs(struct meta *m, struct topic *t, const struct config_
 	t->overrides = c;
 	t->noverrides = nc;
 	t->cfg = cfg;
+	return 0;
+}
+
+/* ---- Dynamic broker configs --------------------------------------------- */
+
+const struct broker_config *meta_broker_static_config(const struct meta *m)
+{
+	return &m->static_bc;
+}
+
+const struct config_kv *meta_broker_dynamic(const struct meta *m, enum meta_broker_scope scope,
+                                            int *n)
+{
+	*n = m->ndyn[scope];
+	return m->dyn[scope];
+}
+
+int meta_broker_set_dynamic(struct meta *m, enum meta_broker_scope scope,
+                            const struct config_kv *kv, int n, bool validate_only, char *err,
+                            size_t errlen)
+{
+	struct config_kv *dyn[2] = {m->dyn[0], m->dyn[1]};
+	int ndyn[2] = {m->ndyn[0], m->ndyn[1]};
+	int nc;
+	struct config_kv *c = copy_overrides(kv, n, &nc);
+	dyn[scope] = c;
+	ndyn[scope] = nc;
+	struct broker_config *next = malloc(sizeof(*next));
+	ASSERT(next);
+	int rc = build_layered(&m->static_bc, dyn, ndyn, false, next, err, errlen);
+	if (rc == 0 && !validate_only && m->failed) {
+		snprintf(err, errlen, "The metadata journal failed; restart needed");
+		rc = ERR_STORAGE;
+	}
+	if (rc == 0 && !validate_only) {
+		rc = journal_append(m, record_broker(m, scope, c, nc));
+		if (rc)
+			snprintf(err, errlen, "Cannot write the metadata journal");
+	}
+	if (rc || validate_only) {
+		free_overrides(c, nc);
+		free(next);
+		return rc;
+	}
+	free_overrides(m->dyn[scope], m->ndyn[scope]);
+	m->dyn[scope] = c;
+	m->ndyn[scope] = nc;
+	m->bc = *next;
+	free(next);
+	resolve_all_topics(m);
 	return 0;
 }

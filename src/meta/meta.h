@@ -114,4 +114,34 @@ int meta_topic_set_partitions(struct meta *m, struct topic *t, int32_t partition
 int meta_topic_set_configs(struct meta *m, struct topic *t, const struct config_kv *kv, int n,
                            char *err, size_t errlen);
 
+/*
+ * Dynamic broker configs (AlterConfigs on a BROKER resource), Kafka's two
+ * scopes: this node ("node" records, resource name = node.id) and the
+ * cluster default (empty resource name). They are layered over the static
+ * config meta_open() received (server.properties): static, then cluster
+ * default, then node; meta_broker_config() is the result, which topic
+ * configs resolve against. Journal record:
+ *   {"type":"broker_configs","scope":"default"|"node","node":1,"configs":{"k":"v"}}
+ * (replaces all of that scope's keys; "node" only for scope node; a record
+ * for another node id is ignored at replay).
+ */
+enum meta_broker_scope { META_BROKER_NODE = 0, META_BROKER_DEFAULT = 1 };
+
+/* The static config meta_open() received. */
+const struct broker_config *meta_broker_static_config(const struct meta *m);
+/* A scope's dynamic keys, sorted by key; borrowed until the next change. */
+const struct config_kv *meta_broker_dynamic(const struct meta *m, enum meta_broker_scope scope,
+                                            int *n);
+/*
+ * Replace a scope's dynamic keys (entries with a NULL value are dropped).
+ * Validates by building the layered config (ERR_INVALID_CONFIG, message in
+ * err; the caller checks which keys are dynamic); with validate_only stops
+ * there. Otherwise journals the record, recomputes meta_broker_config() and
+ * every topic's effective cfg (topic overrides still win). The caller then
+ * pushes the new log configs to the partitions.
+ */
+int meta_broker_set_dynamic(struct meta *m, enum meta_broker_scope scope,
+                            const struct config_kv *kv, int n, bool validate_only, char *err,
+                            size_t errlen);
+
 #endif

@@ -84,6 +84,7 @@ static void dispatch(struct conn *c, struct request *req)
 	req->correlation_id = rd_i32(r);
 	req->client_id = rd_str(r, false);
 	req->conn = c;
+	req->client_host = kstr_c(c->host);
 	req->complete = request_complete;
 	req->received_ns = clock_mono_ns();
 	conn_push(c, req);

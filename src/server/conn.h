@@ -33,6 +33,7 @@ struct conn {
 	bool muted; /* not reading: too much in flight, or shutting down */
 	int64_t last_active_ms;
 	char peer[64];
+	char host[64]; /* "/" + peer address, as Kafka reports client hosts */
 };
 
 struct request_state_names;

@@ -215,6 +215,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
 		c->io.cb = conn_on_event;
 		c->last_active_ms = clock_mono_ms();
 		format_peer(&ss, c->peer, sizeof(c->peer));
+		snprintf(c->host, sizeof(c->host), "/%.*s", (int)strcspn(c->peer, "|"), c->peer);
 		buf_init(&c->in);
 		if (loop_io_add(s->b->loop, &c->io, EPOLLIN) < 0) {
 			close(fd);
