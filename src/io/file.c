@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,12 +30,14 @@ struct fault_arm {
 	int err;     /* errno to return */
 	bool sticky; /* keep failing once fired */
 	bool firing; /* sticky fault has fired */
+	char *match; /* NULL, or only calls on paths containing this count */
 };
 
 struct tracked {
 	dev_t dev;
 	ino_t ino;
 	int64_t durable; /* length durable at the last sync */
+	int64_t poison;  /* -1, or: a sync failed, nothing above this is ever durable */
 	bool created;    /* created while tracking */
 	bool dir_synced; /* its directory was fsynced after the create */
 	dev_t dir_dev;
@@ -44,6 +47,13 @@ struct tracked {
 
 static atomic_int fault_on;
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Power-cut guard (FJORD_POWERCUT only): every call that changes a file holds
+ * it shared, the power-cut thread takes it exclusively and never lets go, so
+ * the cut sees no call half done and nothing runs after it.
+ */
+static atomic_int cut_guard;
+static pthread_rwlock_t cut_lock;
 static struct fault_arm arms[FILE_OP__COUNT];
 static int64_t counts[FILE_OP__COUNT];
 static bool counting, tracking;
@@ -64,11 +74,29 @@ static void fault_update_flag(void)
 	atomic_store(&fault_on, any ? 1 : 0);
 }
 
+static char *fd_path(int fd);
+
+/* Whether the call (on fd, or on path when fd < 0) is one the arm counts. */
+static bool arm_matches(const struct fault_arm *a, int fd, const char *path)
+{
+	if (!a->match || (a->nth == 0 && !a->firing))
+		return true;
+	if (fd >= 0) {
+		char *p = fd_path(fd);
+		bool m = p && strstr(p, a->match) != NULL;
+		free(p);
+		return m;
+	}
+	return path && strstr(path, a->match) != NULL;
+}
+
 /* Called with fault_mu held: count the call and return -err if it must fail. */
-static int fault_fire_locked(enum file_op op)
+static int fault_fire_locked(enum file_op op, int fd, const char *path)
 {
 	struct fault_arm *a = &arms[op];
 	counts[op]++;
+	if (!arm_matches(a, fd, path))
+		return 0;
 	if (a->firing)
 		return -a->err;
 	if (a->nth > 0 && --a->nth == 0) {
@@ -81,10 +109,10 @@ static int fault_fire_locked(enum file_op op)
 	return 0;
 }
 
-static int fault_fire(enum file_op op)
+static int fault_fire(enum file_op op, int fd, const char *path)
 {
 	pthread_mutex_lock(&fault_mu);
-	int r = fault_fire_locked(op);
+	int r = fault_fire_locked(op, fd, path);
 	pthread_mutex_unlock(&fault_mu);
 	return r;
 }
@@ -126,6 +154,7 @@ static struct tracked *trk_add(int fd, dev_t dev, ino_t ino, int64_t durable)
 	t->dev = dev;
 	t->ino = ino;
 	t->durable = durable;
+	t->poison = -1;
 	t->path = fd >= 0 ? fd_path(fd) : NULL;
 	return t;
 }
@@ -169,7 +198,11 @@ static void trk_before_write(int fd)
 		trk_add(fd, st.st_dev, st.st_ino, (int64_t)st.st_size);
 }
 
-static void trk_sync(int fd)
+/*
+ * A sync made durable what the file held when it started (pre_size, taken
+ * before the call): bytes another thread wrote during the sync are not.
+ */
+static void trk_sync(int fd, int64_t pre_size)
 {
 	struct stat st;
 	if (!tracking || fstat(fd, &st) < 0)
@@ -184,14 +217,48 @@ static void trk_sync(int fd)
 	struct tracked *t = trk_find(st.st_dev, st.st_ino);
 	if (!t)
 		t = trk_add(fd, st.st_dev, st.st_ino, 0);
-	t->durable = (int64_t)st.st_size;
+	t->durable = pre_size < (int64_t)st.st_size ? pre_size : (int64_t)st.st_size;
+	if (t->poison >= 0 && t->durable > t->poison)
+		t->durable = t->poison;
 }
 
-int file_open(const char *path, int flags, int mode)
+/*
+ * A failed sync (Linux, "fsyncgate"): the kernel may drop the dirty pages and
+ * report success to the next sync, so bytes written before the failure above
+ * the durable length are never trusted again, until the file is cut below.
+ */
+static void trk_sync_failed(int fd)
+{
+	struct stat st;
+	if (!tracking || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	struct tracked *t = trk_find(st.st_dev, st.st_ino);
+	if (!t)
+		t = trk_add(fd, st.st_dev, st.st_ino, (int64_t)st.st_size);
+	if (t->poison < 0)
+		t->poison = t->durable;
+}
+
+/* Power-cut guard around a call that changes a file (see cut_lock). */
+static inline bool guard_enter(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&cut_guard, memory_order_relaxed) == 0, 1))
+		return false;
+	pthread_rwlock_rdlock(&cut_lock);
+	return true;
+}
+
+static inline void guard_exit(bool held)
+{
+	if (held)
+		pthread_rwlock_unlock(&cut_lock);
+}
+
+static int open_guarded(const char *path, int flags, int mode)
 {
 	bool existed = true;
 	if (faults_enabled() && (flags & O_CREAT)) {
-		int r = fault_fire(FILE_OP_OPEN);
+		int r = fault_fire(FILE_OP_OPEN, -1, path);
 		if (r < 0)
 			return r;
 		struct stat st;
@@ -222,6 +289,14 @@ int file_open(const char *path, int flags, int mode)
 	return fd;
 }
 
+int file_open(const char *path, int flags, int mode)
+{
+	bool g = (flags & (O_CREAT | O_TRUNC)) ? guard_enter() : false;
+	int fd = open_guarded(path, flags, mode);
+	guard_exit(g);
+	return fd;
+}
+
 int file_open_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -245,7 +320,7 @@ int file_dup(int fd)
 ssize_t file_pread(int fd, void *buf, size_t n, int64_t off)
 {
 	if (faults_enabled()) {
-		int r = fault_fire(FILE_OP_READ);
+		int r = fault_fire(FILE_OP_READ, fd, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -282,11 +357,11 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
 	return 0;
 }
 
-int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
+static int pwrite_faulty(int fd, const void *buf, size_t n, int64_t off)
 {
 	if (faults_enabled()) {
 		pthread_mutex_lock(&fault_mu);
-		int err = fault_fire_locked(FILE_OP_WRITE);
+		int err = fault_fire_locked(FILE_OP_WRITE, fd, NULL);
 		trk_before_write(fd);
 		pthread_mutex_unlock(&fault_mu);
 		if (err < 0) {
@@ -299,12 +374,28 @@ int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
 	return pwrite_all(fd, buf, n, off);
 }
 
-static int sync_common(int fd, bool data_only)
+int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
 {
+	bool g = guard_enter();
+	int r = pwrite_faulty(fd, buf, n, off);
+	guard_exit(g);
+	return r;
+}
+
+static int sync_faulty(int fd, bool data_only)
+{
+	int64_t pre = INT64_MAX;
 	if (faults_enabled()) {
-		int r = fault_fire(FILE_OP_SYNC);
-		if (r < 0)
+		int r = fault_fire(FILE_OP_SYNC, fd, NULL);
+		if (r < 0) {
+			pthread_mutex_lock(&fault_mu);
+			trk_sync_failed(fd);
+			pthread_mutex_unlock(&fault_mu);
 			return r;
+		}
+		struct stat st;
+		if (fstat(fd, &st) == 0)
+			pre = (int64_t)st.st_size;
 	}
 	int r;
 	do
@@ -314,10 +405,18 @@ static int sync_common(int fd, bool data_only)
 		return -errno;
 	if (faults_enabled()) {
 		pthread_mutex_lock(&fault_mu);
-		trk_sync(fd);
+		trk_sync(fd, pre);
 		pthread_mutex_unlock(&fault_mu);
 	}
 	return 0;
+}
+
+static int sync_common(int fd, bool data_only)
+{
+	bool g = guard_enter();
+	int r = sync_faulty(fd, data_only);
+	guard_exit(g);
+	return r;
 }
 
 int file_fdatasync(int fd)
@@ -329,11 +428,11 @@ int file_fsync(int fd)
 	return sync_common(fd, false);
 }
 
-int file_truncate(int fd, int64_t len)
+static int truncate_faulty(int fd, int64_t len)
 {
 	if (faults_enabled()) {
 		pthread_mutex_lock(&fault_mu);
-		int err = fault_fire_locked(FILE_OP_TRUNCATE);
+		int err = fault_fire_locked(FILE_OP_TRUNCATE, fd, NULL);
 		struct stat st;
 		if (!err && tracking && fstat(fd, &st) == 0) {
 			struct tracked *t = trk_find(st.st_dev, st.st_ino);
@@ -342,6 +441,8 @@ int file_truncate(int fd, int64_t len)
 				            len < (int64_t)st.st_size ? len : (int64_t)st.st_size);
 			else if (t->durable > len)
 				t->durable = len;
+			if (t && t->poison >= len)
+				t->poison = -1;
 		}
 		pthread_mutex_unlock(&fault_mu);
 		if (err < 0)
@@ -352,6 +453,14 @@ int file_truncate(int fd, int64_t len)
 		r = ftruncate(fd, (off_t)len);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : 0;
+}
+
+int file_truncate(int fd, int64_t len)
+{
+	bool g = guard_enter();
+	int r = truncate_faulty(fd, len);
+	guard_exit(g);
+	return r;
 }
 
 int file_size(int fd, int64_t *size)
@@ -371,10 +480,10 @@ int file_allocate(int fd, int64_t off, int64_t len)
 	return r < 0 ? -errno : 0;
 }
 
-int file_rename(const char *from, const char *to)
+static int rename_faulty(const char *from, const char *to)
 {
 	if (faults_enabled()) {
-		int err = fault_fire(FILE_OP_RENAME);
+		int err = fault_fire(FILE_OP_RENAME, -1, from);
 		if (err < 0)
 			return err;
 	}
@@ -397,9 +506,20 @@ int file_rename(const char *from, const char *to)
 	return 0;
 }
 
+int file_rename(const char *from, const char *to)
+{
+	bool g = guard_enter();
+	int r = rename_faulty(from, to);
+	guard_exit(g);
+	return r;
+}
+
 int file_unlink(const char *path)
 {
-	return unlink(path) < 0 ? -errno : 0;
+	bool g = guard_enter();
+	int r = unlink(path) < 0 ? -errno : 0;
+	guard_exit(g);
+	return r;
 }
 
 int file_mkdir(const char *path, int mode)
@@ -521,15 +641,22 @@ ssize_t file_read_all(const char *path, size_t max, char **out)
 
 /* ---- fault control ---- */
 
-void file_fault_fail(enum file_op op, int nth, int err, bool sticky)
+void file_fault_fail_path(enum file_op op, int nth, int err, bool sticky, const char *match)
 {
 	pthread_mutex_lock(&fault_mu);
+	free(arms[op].match);
+	arms[op].match = match && match[0] ? dup_str(match) : NULL;
 	arms[op].nth = nth;
 	arms[op].err = err;
 	arms[op].sticky = sticky;
 	arms[op].firing = false;
 	fault_update_flag();
 	pthread_mutex_unlock(&fault_mu);
+}
+
+void file_fault_fail(enum file_op op, int nth, int err, bool sticky)
+{
+	file_fault_fail_path(op, nth, err, sticky, NULL);
 }
 
 int64_t file_fault_count(enum file_op op)
@@ -560,6 +687,8 @@ static void trk_clear(void)
 void file_fault_reset(void)
 {
 	pthread_mutex_lock(&fault_mu);
+	for (int i = 0; i < FILE_OP__COUNT; i++)
+		free(arms[i].match);
 	memset(arms, 0, sizeof(arms));
 	memset(counts, 0, sizeof(counts));
 	counting = tracking = false;
@@ -609,4 +738,177 @@ int file_fault_powercut_apply(void)
 	fault_update_flag();
 	pthread_mutex_unlock(&fault_mu);
 	return n;
+}
+
+/* ---- test hooks from the environment ---- */
+
+static const struct {
+	const char *name;
+	enum file_op op;
+} op_names[] = {
+    {"write", FILE_OP_WRITE},   {"fsync", FILE_OP_SYNC},        {"sync", FILE_OP_SYNC},
+    {"rename", FILE_OP_RENAME}, {"truncate", FILE_OP_TRUNCATE}, {"open", FILE_OP_OPEN},
+    {"read", FILE_OP_READ},
+};
+
+static const struct {
+	const char *name;
+	int err;
+} errno_names[] = {
+    {"EIO", EIO},     {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT},
+    {"EROFS", EROFS}, {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM},
+};
+
+static bool parse_int(const char *s, size_t n, int *out)
+{
+	long v = 0;
+	if (n == 0 || n > 9)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = (int)v;
+	return true;
+}
+
+/* One "op:N:ERR[:sticky][:path=SUBSTR]" item (n bytes at s); false if malformed. */
+static bool parse_fault_item(const char *s, size_t n)
+{
+	const char *f[5];
+	size_t fl[5];
+	int nf = 0;
+	const char *p = s, *end = s + n;
+	while (nf < 5) {
+		const char *c = memchr(p, ':', (size_t)(end - p));
+		if (!c || nf == 4)
+			c = end;
+		f[nf] = p;
+		fl[nf] = (size_t)(c - p);
+		nf++;
+		if (c == end)
+			break;
+		p = c + 1;
+	}
+	if (nf < 3)
+		return false;
+	int op = -1, nth = 0, err = 0;
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (strlen(op_names[i].name) == fl[0] && !memcmp(op_names[i].name, f[0], fl[0]))
+			op = (int)op_names[i].op;
+	if (op < 0 || !parse_int(f[1], fl[1], &nth) || nth < 1)
+		return false;
+	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+		if (strlen(errno_names[i].name) == fl[2] &&
+		    !memcmp(errno_names[i].name, f[2], fl[2]))
+			err = errno_names[i].err;
+	if (!err && (!parse_int(f[2], fl[2], &err) || err < 1))
+		return false;
+	bool sticky = false;
+	char match[256] = "";
+	for (int i = 3; i < nf; i++) {
+		if (fl[i] == 6 && !memcmp(f[i], "sticky", 6))
+			sticky = true;
+		else if (fl[i] > 5 && fl[i] - 5 < sizeof(match) && !memcmp(f[i], "path=", 5))
+			snprintf(match, sizeof(match), "%.*s", (int)(fl[i] - 5), f[i] + 5);
+		else
+			return false;
+	}
+	file_fault_fail_path((enum file_op)op, nth, err, sticky, match);
+	return true;
+}
+
+int file_fault_parse(const char *spec)
+{
+	const char *p = spec;
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n > 0 && !parse_fault_item(p, n))
+			return -EINVAL;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * The power-cut thread: waits for SIGUSR2 (blocked in every thread, so only
+ * sigwait here receives it), stops every file change by taking the guard for
+ * good, cuts, and exits like a killed process. Nothing of this runs in a
+ * signal handler.
+ */
+static void *powercut_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig = 0;
+	while (sigwait(set, &sig) != 0 || sig != SIGUSR2)
+		;
+	pthread_rwlock_wrlock(&cut_lock);
+	int n = file_fault_powercut_apply();
+	char msg[128];
+	int len =
+	    snprintf(msg, sizeof(msg), "fjord: TEST HOOK: power cut applied (%d files cut)\n", n);
+	if (len > 0 && write(2, msg, (size_t)len) < 0)
+		len = 0;
+	_exit(137);
+	return NULL;
+}
+
+static int start_powercut_hook(void)
+{
+	static sigset_t set;
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* A waiting cut must not starve behind a stream of writes. */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&cut_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	/* Threads created later inherit the mask of this (the main) thread. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_t th;
+	if (pthread_create(&th, NULL, powercut_thread, &set) != 0)
+		return -EAGAIN;
+	pthread_detach(th);
+	atomic_store(&cut_guard, 1);
+	file_fault_powercut_begin();
+	return 0;
+}
+
+int file_fault_from_env(void)
+{
+	static bool done;
+	if (done)
+		return 0;
+	done = true;
+	const char *faults = getenv("FJORD_FAULTS");
+	const char *cut = getenv("FJORD_POWERCUT");
+	int r = 0;
+	if (faults && faults[0]) {
+		r = file_fault_parse(faults);
+		if (r < 0) {
+			fprintf(stderr, "fjord: FJORD_FAULTS: cannot parse \"%s\"\n", faults);
+			return r;
+		}
+		fprintf(stderr, "fjord: TEST HOOK: fault injection armed: %s\n", faults);
+	}
+	if (cut && cut[0] && strcmp(cut, "0") != 0) {
+		r = start_powercut_hook();
+		if (r < 0)
+			return r;
+		fprintf(stderr,
+		        "fjord: TEST HOOK: power-cut tracking on; SIGUSR2 cuts and exits 137\n");
+	}
+	return 0;
+}
+
+/* Read once at load time, before main(): no call from main.c is needed. */
+__attribute__((constructor)) static void file_fault_env_init(void)
+{
+	if (file_fault_from_env() < 0)
+		_exit(2);
 }

@@ -17,7 +17,12 @@
  *     below that length are kept, a simplification);
  *   - unlinks files created while tracking whose directory was not fsynced
  *     after the creation (the create is undone);
- *   - renames are treated as durable at once (not undone), as are unlinks.
+ *   - renames are treated as durable at once (not undone), as are unlinks;
+ *   - after an injected sync failure on a file, nothing above its durable
+ *     length at that moment becomes durable again (Linux may drop the dirty
+ *     pages and let the next fsync succeed) until the file is truncated to
+ *     that length or below.
+ * The durable length a sync records is the file's size when the sync began.
  * Tracking stops after apply(). Files are identified by inode, so dup'ed
  * descriptors and renamed files are followed.
  *
@@ -97,6 +102,9 @@ enum file_op {
  * until file_fault_reset().
  */
 void file_fault_fail(enum file_op op, int nth, int err, bool sticky);
+/* Like file_fault_fail, but only calls on files whose path contains match
+ * count towards nth and fail (NULL or "" = every call). */
+void file_fault_fail_path(enum file_op op, int nth, int err, bool sticky, const char *match);
 /* Calls of op seen since the last reset (counted only while faults are on:
  * any armed fault, power-cut tracking, or file_fault_count_enable). */
 int64_t file_fault_count(enum file_op op);
@@ -110,5 +118,26 @@ void file_fault_powercut_begin(void);
  * descriptor of the affected files before calling. Returns the number of
  * files truncated or removed. */
 int file_fault_powercut_apply(void);
+
+/*
+ * Test-only hooks from the environment, read once when the program loads (a
+ * constructor calls file_fault_from_env; calling it again does nothing).
+ * Without these variables nothing changes.
+ *
+ *   FJORD_FAULTS="item[,item...]"   item = op:N:ERR[:sticky][:path=SUBSTR]
+ *       op: write, fsync (or sync), rename, truncate, open, read; N >= 1 (the
+ *       Nth such call from start, counting only calls on paths containing
+ *       SUBSTR if given); ERR: EIO, ENOSPC, EDQUOT, EROFS, EMFILE, ENOMEM or a
+ *       number. Same semantics as file_fault_fail_path.
+ *   FJORD_POWERCUT=1
+ *       Power-cut tracking from start (file_fault_powercut_begin). On SIGUSR2
+ *       a dedicated thread (sigwait; SIGUSR2 is blocked in every thread) waits
+ *       for in-flight file calls, blocks new ones, applies the power cut and
+ *       calls _exit(137).
+ * A malformed FJORD_FAULTS exits the program with status 2.
+ */
+int file_fault_from_env(void);
+/* Parse and arm a FJORD_FAULTS spec; -EINVAL if malformed. */
+int file_fault_parse(const char *spec);
 
 #endif

@@ -145,6 +145,7 @@ static void fail_log(struct plog *l, int err, const char *what)
 		LOG_ERROR("%s: cleaner %s failed: %s; the partition refuses writes until reopened",
 		          l->dir, what, err_str(err));
 	l->failed = true;
+	l->fail_sticky = true; /* files and segments may disagree: reopen */
 }
 
 static void queue_delete(struct plog *l, const char *path, int64_t due_ms)

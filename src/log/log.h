@@ -18,8 +18,9 @@
  * The owner groups syncs: plog_sync_prepare() on the loop, plog_sync_run() on
  * a worker, plog_sync_complete() back on the loop, which advances the durable
  * offset. A failed write or sync puts the log in a storage-error state: every
- * later append returns ERR_STORAGE until the log is closed and reopened
- * (recovery then truncates whatever was not durable and valid).
+ * later append returns ERR_STORAGE until plog_recover_after_error() succeeds
+ * or the log is closed and reopened (either truncates whatever was not
+ * durable and valid). Reads keep working meanwhile.
  *
  * Recovery: at open, segments above the recovery point (all of them after an
  * unclean shutdown, only the tail otherwise) are scanned batch by batch
@@ -209,6 +210,26 @@ void plog_set_high_watermark(struct plog *l, int64_t hw);
 /* Bytes of .log data read by recovery scans in this process (for tests and
  * metrics: a clean reopen must add nothing). */
 int64_t plog_recovery_scanned_bytes(void);
+
+/*
+ * Storage-error recovery without a reopen (integrity.c), for the owner to
+ * retry (the broker: once a second) while plog_failed(l). Checks that the
+ * disk takes writes (a small probe file), cuts the log back to its durable
+ * offset (dropping every batch no completed fsync covered: none was
+ * acknowledged), re-checks the last durable batch and clears the failed
+ * state. Returns 0 (recovered, or was not failed), -EAGAIN (a sync or a
+ * cleaning is in flight: retry later), or an error (still failing: the log
+ * stays failed; ERR_STORAGE for a failure only a reopen repairs).
+ * The durable offset never moves backwards; the log end may.
+ */
+int plog_recover_after_error(struct plog *l);
+/*
+ * Offset from which reads answer ERR_STORAGE because corrupt bytes were
+ * found there (INT64_MAX: none). Reads check, once per process, every batch
+ * they are about to serve that was neither appended nor scanned by recovery
+ * in this process (sizes, magic, CRC-32C, offsets); see integrity.c.
+ */
+int64_t plog_read_offline_from(const struct plog *l);
 
 /* ---- Log compaction (cleaner.c, cleaner_swap.c) ---- */
 

@@ -78,6 +78,12 @@ struct segment {
 	bool idx_dirty; /* sealed, index files not yet synced */
 	uint64_t wgen;  /* bumped on every change */
 	bool active;    /* opened for appending (indexes loaded, max ts known) */
+
+	/* Read verification (integrity.c): [0, ver_end) and [ver_lo, ver_hi)
+	 * hold whole batches known valid in this process (appended, scanned by
+	 * recovery, or checked before a read). Both ends sit on batch bounds. */
+	int64_t ver_end;
+	int64_t ver_lo, ver_hi;
 };
 
 struct epoch_entry {
@@ -106,6 +112,9 @@ struct plog {
 	int64_t hw;
 	int64_t size_bytes;
 	bool failed;
+	bool fail_sticky;	   /* failed in a way only a reopen repairs (cleaner swap, truncation) */
+	bool recover_logged;	   /* a failed recovery attempt was logged this episode */
+	int64_t read_offline_from; /* reads at or above fail: corrupt data found there */
 	int64_t unflushed;
 
 	struct epoch_entry *epochs;
@@ -248,6 +257,16 @@ void plog_delete_segments(struct plog *l, int first, int n, int64_t now_ms);
 void plog_run_pending_deletes(struct plog *l, int64_t now_ms, bool all);
 /* Sync every written file now (shutdown). */
 int plog_sync_now(struct plog *l);
+
+/* ---- integrity.c ---- */
+
+/* Record [a, b) of s as verified (whole batches). */
+void seg_mark_verified(struct segment *s, int64_t a, int64_t b);
+/* Verify the batches of a read slice of segment i not verified yet; may
+ * shorten the slice. ERR_STORAGE when its first batch is corrupt. */
+int log__verify_slice(struct plog *l, int i, struct plog_slice *out);
+/* A scan for a read stopped at bytes that are no batch at pos of segment i. */
+int log__read_corrupt(struct plog *l, int i, int64_t pos, int64_t offset);
 
 /* ---- logdir.c ---- */
 void logdir__forget(struct logdir *d, struct plog *l);

@@ -134,8 +134,8 @@ int64_t plog_seg_end(const struct plog *l, int i)
 static int fail_log(struct plog *l, int err, const char *what)
 {
 	if (!l->failed)
-		LOG_ERROR("%s: %s failed: %s; the partition refuses writes until reopened", l->dir,
-		          what, err_str(err));
+		LOG_ERROR("%s: %s failed: %s; the partition refuses writes until it is recovered",
+		          l->dir, what, err_str(err));
 	l->failed = true;
 	return ERR_STORAGE;
 }
@@ -297,6 +297,7 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
 	act->size += (int64_t)len;
 	act->dirty = true;
 	act->wgen++;
+	seg_mark_verified(act, pos, act->size); /* validated by the caller */
 	if (act->first_ms < 0)
 		act->first_ms = now_ms;
 	segment_tab_push(act, base, last, pos);
@@ -377,9 +378,10 @@ static int read_scan(struct plog *l, struct segment *s, int64_t offset, int64_t 
 	struct scan_batch b;
 	seg_scan_init(&sc, s->fd, index_lookup(s, offset), s->size);
 	int found = 0;
-	int64_t total = 0;
+	int64_t total = 0, seen = offset;
 	while (seg_scan_next(&sc, &b) == 1) {
 		if (!found) {
+			seen = b.last + 1;
 			if (b.last < offset)
 				continue;
 			found = 1;
@@ -397,9 +399,16 @@ static int read_scan(struct plog *l, struct segment *s, int64_t offset, int64_t 
 		out->next_offset = b.last + 1;
 	}
 	r = sc.err;
+	bool torn = sc.torn;
+	int64_t stop = sc.pos;
 	seg_scan_release(&sc);
 	if (r < 0)
 		return r;
+	/* Bytes that are no batch where the offset should be: never skip them
+	 * silently to the next segment. */
+	if (!found && torn)
+		return log__read_corrupt(l, plog_find_segment(l, s->base), stop,
+		                         seen < offset ? seen : offset);
 	out->ref.len = (int32_t)total;
 	return found;
 }
@@ -415,6 +424,10 @@ int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
 		return ERR_OUT_OF_RANGE;
 	if (offset >= l->leo || offset >= upto)
 		return 0;
+	if (offset >= l->read_offline_from)
+		return ERR_STORAGE;
+	if (upto > l->read_offline_from)
+		upto = l->read_offline_from;
 	int i = plog_find_segment(l, offset);
 	if (i < 0)
 		i = 0;
@@ -433,6 +446,8 @@ int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
 			return r;
 		if (r == 0)
 			continue;
+		if (out->ref.len > 0 && (r = log__verify_slice(l, i, out)) < 0)
+			return r;
 		if (out->ref.len > 0) {
 			segment_ref(s);
 			out->ref.fd = s->fd;

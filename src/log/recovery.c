@@ -179,6 +179,17 @@ int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *p
 	if (r < 0)
 		return r;
 	s->size = valid_end;
+	if (validate) {
+		s->ver_end = valid_end; /* checked batch by batch just now */
+		s->ver_lo = s->ver_hi = 0;
+	} else {
+		if (s->ver_end > valid_end)
+			s->ver_end = valid_end;
+		if (s->ver_hi > valid_end)
+			s->ver_hi = valid_end;
+		if (s->ver_lo >= s->ver_hi)
+			s->ver_lo = s->ver_hi = 0;
+	}
 	s->end_offset = s->ntab > 0 || valid_end > 0 ? *prev_last + 1 : s->base;
 	s->idx_loaded = true;
 	s->max_ts_known = true;
@@ -388,6 +399,7 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 	l->dir = str_dup(dir);
 	l->cfg = *cfg;
 	l->parent_dirty = fresh;
+	l->read_offline_from = INT64_MAX;
 
 	/* A cleaning interrupted by a crash is completed or discarded first. */
 	int r = fresh ? 0 : log__cleaner_recover(l->dir);

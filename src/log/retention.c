@@ -278,5 +278,6 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 fail:
 	LOG_ERROR("%s: truncation failed: %s", l->dir, err_str(r));
 	l->failed = true;
+	l->fail_sticky = true;
 	return ERR_STORAGE;
 }

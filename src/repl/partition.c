@@ -28,6 +28,7 @@ struct partitions {
 	struct partitions_stats stats;
 	struct loop_timer cleaner_timer;     /* log.cleaner.backoff.ms */
 	struct clean_task *clean_task;       /* the cleaning in flight (one at a time) */
+	struct loop_timer recover_timer;     /* storage-error recovery, once a second */
 };
 
 struct sync_job {
@@ -101,7 +102,8 @@ static void complete_producers(struct partition *p, int err)
 		if (!err && w->target_offset > durable)
 			break;
 		list_unlink(w);
-		w->cb(w, err);
+		/* A storage error fails only what is not durable yet. */
+		w->cb(w, err == ERR_STORAGE && w->target_offset <= durable ? 0 : err);
 	}
 }
 
@@ -157,8 +159,10 @@ static void sync_done(void *arg)
 		return;
 	}
 	if (err || plog_failed(p->log)) {
-		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until restart",
+		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until recovered",
 			  p->topic->name, p->index, err_str(err ? err : ERR_STORAGE));
+		if (!is_relaxed(p))
+			set_high_watermark(p, plog_durable_offset(p->log));
 		complete_producers(p, ERR_STORAGE);
 		return;
 	}
@@ -381,6 +385,37 @@ static void cleaner_stop(struct partitions *pm)
 	pm->clean_task = NULL;
 }
 
+/*
+ * Storage-error recovery: once a second, every partition whose log failed
+ * (a write or fsync error, a full disk) and has no sync in flight fails its
+ * remaining producers and asks the log to recover (plog_recover_after_error:
+ * probe, cut back to the durable offset, re-check). On success it accepts
+ * writes again; the high watermark is kept within the log. Until then
+ * produces answer KAFKA_STORAGE_ERROR at once and fetches below the high
+ * watermark are served.
+ */
+static void recover_timer_cb(struct loop_timer *t)
+{
+	struct partitions *pm = OWNER(t, recover_timer);
+	int n = meta_topic_count(pm->meta);
+	for (int i = 0; i < n; i++) {
+		struct topic *tp = meta_topic_at(pm->meta, i);
+		for (int32_t k = 0; tp->data && k < tp->partitions; k++) {
+			struct partition *p = partitions_get(tp, k);
+			if (!p || !p->log || p->sync_running || !plog_failed(p->log))
+				continue;
+			complete_producers(p, ERR_STORAGE);
+			if (plog_recover_after_error(p->log) != 0)
+				continue;
+			if (p->high_watermark > plog_end_offset(p->log))
+				p->high_watermark = plog_end_offset(p->log);
+			LOG_INFO("partition %s-%d: storage recovered, accepting writes at offset %lld",
+				 tp->name, k, (long long)plog_end_offset(p->log));
+		}
+	}
+	loop_timer_start(pm->loop, t, 1000);
+}
+
 int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
 		   struct meta *meta, const struct broker_config *cfg, struct partitions **out)
 {
@@ -400,6 +435,8 @@ int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir
 	loop_timer_init(&pm->checkpoint_timer, checkpoint_timer_cb);
 	loop_timer_start(loop, &pm->checkpoint_timer, CHECKPOINT_INTERVAL_MS);
 	cleaner_init(pm);
+	loop_timer_init(&pm->recover_timer, recover_timer_cb);
+	loop_timer_start(loop, &pm->recover_timer, 1000);
 	*out = pm;
 	return 0;
 }
@@ -498,6 +535,7 @@ void partitions_free(struct partitions *pm, bool clean)
 	loop_timer_stop(pm->loop, &pm->flush_timer);
 	loop_timer_stop(pm->loop, &pm->retention_timer);
 	loop_timer_stop(pm->loop, &pm->checkpoint_timer);
+	loop_timer_stop(pm->loop, &pm->recover_timer);
 	cleaner_stop(pm);
 	int n = meta_topic_count(pm->meta);
 	for (int i = 0; i < n; i++) {

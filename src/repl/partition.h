@@ -65,6 +65,7 @@ struct partition {
 	struct pwaiter fetch_waiters;	/* list head */
 	/* Statistics. */
 	int64_t bytes_in, messages_in;
+	int64_t bytes_out, messages_out; /* served to consumers by Fetch */
 };
 
 struct partitions_stats {
