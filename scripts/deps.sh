@@ -15,7 +15,7 @@ PACKAGES=(
 	build-essential gcc make clang libclang-rt-14-dev
 	python3 python3-pytest python3-confluent-kafka python3-kafka
 	kcat librdkafka-dev libjansson-dev zlib1g-dev libsnappy-dev liblz4-dev
-	libzstd-dev libssl-dev libmicrohttpd-dev
+	libzstd-dev libssl-dev libmicrohttpd-dev prometheus
 )
 
 installed() {

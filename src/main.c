@@ -29,6 +29,7 @@
 #include "io/loop.h"
 #include "io/worker.h"
 #include "meta/meta_properties.h"
+#include "server/http.h"
 #include "server/server.h"
 
 #define SHUTDOWN_GRACE_MS 5000
@@ -36,6 +37,7 @@
 struct app {
 	struct broker b;
 	struct server *srv;
+	struct http *http;
 	struct loop_io sig_io;
 	struct loop_timer grace;
 };
@@ -245,6 +247,9 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: cannot listen on %s: %s\n", b->cfg.listeners, err_str(rc));
 		return 1;
 	}
+	/* Metrics and health: useful but not essential; a busy port is only a warning. */
+	if (b->cfg.http_listener[0])
+		http_start(b, app.srv, b->cfg.http_listener, &app.http);
 	if (b->cfg.listen_port == 0)
 		b->cfg.listen_port = server_port(app.srv);
 	if (b->cfg.advertised_port == 0)
@@ -261,6 +266,8 @@ static int server_main(int argc, char **argv)
 	loop_run(b->loop);
 
 	bool clean = true;
+	http_stop(app.http);		/* no more render jobs are posted... */
+	loop_run_posted(b->loop);	/* ...and the ones already posted finish */
 	server_free(app.srv);		/* parked requests are released */
 	gc_free(b->groups);		/* after its requests, before the partitions */
 	worker_pool_free(b->workers);	/* in-flight syncs finish */

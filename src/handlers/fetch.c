@@ -38,6 +38,12 @@ struct fetch_park {
 	bool timer_armed;
 };
 
+/* A file range in a response, and the offset after its last batch. */
+struct served_range {
+	struct wire_fileref ref; /* first: krecords.file points here */
+	int64_t next_offset;
+};
+
 static void fetch_try(struct fetch_park *pk, bool final);
 
 static void unpark(struct fetch_park *pk)
@@ -92,6 +98,30 @@ static void release_slices(struct fetch_response *resp)
 				r->file->release(r->file->ctx);
 			r->file = NULL;
 		}
+}
+
+/* Bytes and records served, per partition, for the metrics. */
+static void count_out(struct broker *b, const struct fetch_request *in, const struct fetch_response *resp)
+{
+	for (int32_t i = 0; i < resp->n_responses; i++) {
+		const struct fetch_response_fetchable_topic_response *tr = &resp->responses[i];
+		struct topic *t = NULL;
+		for (int32_t k = 0; k < tr->n_partitions; k++) {
+			const struct fetch_response_partition_data *pd = &tr->partitions[k];
+			if (!pd->records.file)
+				continue;
+			if (!t)
+				t = meta_topic_find(b->meta, in->topics[i].topic.ptr, (size_t)in->topics[i].topic.len);
+			struct partition *p = partitions_get(t, pd->partition_index);
+			if (!p)
+				continue;
+			p->bytes_out += pd->records.len;
+			int64_t from = in->topics[i].partitions[k].fetch_offset;
+			int64_t upto = ((const struct served_range *)pd->records.file)->next_offset;
+			if (upto > from)
+				p->messages_out += upto - from;
+		}
+	}
 }
 
 static void add_wait(struct fetch_park *pk, struct partition *p)
@@ -185,8 +215,10 @@ static void fetch_try(struct fetch_park *pk, bool final)
 				sl.ref.release(sl.ref.ctx);
 				continue;
 			}
-			struct wire_fileref *ref = arena_alloc(&req->arena, sizeof(*ref));
-			*ref = sl.ref;
+			struct served_range *sr = arena_alloc(&req->arena, sizeof(*sr));
+			sr->ref = sl.ref;
+			sr->next_offset = sl.next_offset;
+			struct wire_fileref *ref = &sr->ref;
 			pd->records.file = ref;
 			pd->records.len = ref->len;
 			total += ref->len;
@@ -194,6 +226,7 @@ static void fetch_try(struct fetch_park *pk, bool final)
 	}
 	bool enough = in->min_bytes <= 0 || total >= in->min_bytes;
 	if (final || any_error || enough || in->max_wait_ms <= 0 || pk->nwaits == 0 || b->shutting_down) {
+		count_out(b, in, &resp);
 		req->cancel = NULL;
 		fetch_response_encode(&req->w, req->api_version, &resp);
 		request_done(req);

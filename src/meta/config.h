@@ -46,6 +46,7 @@ struct broker_config {
 	int32_t max_connections_per_ip;          /* Int.MAX */
 	int32_t num_io_threads;                  /* our worker threads for fsync etc. */
 	char log_level[16];                      /* log4j.root.level-like: "INFO" */
+	char http_listener[256];                 /* fjord.http.listener: "host:port" of /metrics and /health; "" = off */
 	struct log_config log;       /* log.segment.bytes, log.retention.*, log.roll.*, ... */
 	char compression_type[16];   /* "producer" */
 	char cleanup_policy[32];     /* log.cleanup.policy: "delete" */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "group/group.h"
 #include "metrics/metrics.h"
 #include "proto/gen/kmsg.h"
 #include "repl/partition.h"
@@ -91,6 +92,8 @@ static void render_partition_family(struct broker *b, struct buf *out, const cha
 typedef int64_t (*topic_value_fn)(const struct partition *p);
 static int64_t v_bytes_in(const struct partition *p) { return p->bytes_in; }
 static int64_t v_messages_in(const struct partition *p) { return p->messages_in; }
+static int64_t v_bytes_out(const struct partition *p) { return p->bytes_out; }
+static int64_t v_messages_out(const struct partition *p) { return p->messages_out; }
 
 static void render_topic_family(struct broker *b, struct buf *out, const char *name, const char *help,
 				topic_value_fn fn)
@@ -118,6 +121,10 @@ static void render_storage(struct broker *b, struct buf *out)
 			    v_bytes_in);
 	render_topic_family(b, out, "fjord_topic_messages_in_total", "Records appended, by topic.",
 			    v_messages_in);
+	render_topic_family(b, out, "fjord_topic_bytes_out_total", "Bytes of record batches served by Fetch, by topic.",
+			    v_bytes_out);
+	render_topic_family(b, out, "fjord_topic_messages_out_total",
+			    "Records served by Fetch (counted from the fetch offset), by topic.", v_messages_out);
 	render_partition_family(b, out, "fjord_partition_size_bytes", "gauge", "Bytes in the partition's log.",
 				v_size);
 	render_partition_family(b, out, "fjord_partition_log_start_offset", "gauge",
@@ -139,6 +146,46 @@ static void render_storage(struct broker *b, struct buf *out)
 	metrics_sample(out, "fjord_fsync_max_seconds", "", (double)ps->sync_ns_max / 1e9);
 }
 
+struct lag_ctx {
+	struct broker *b;
+	struct buf *out;
+	struct arena arena;
+};
+
+/* Lag of one group: high watermark minus committed offset, per partition. */
+static void render_group_lag(void *arg, const struct gc_group_info *g)
+{
+	struct lag_ctx *lc = arg;
+	struct gc_offset_info *offs = NULL;
+	int n = gc_offsets_all(lc->b->groups, g->group_id, &lc->arena, &offs);
+	char group[600], topic[600], labels[1400];
+	metrics_label_escape(group, sizeof(group), g->group_id.ptr, (size_t)g->group_id.len);
+	for (int i = 0; i < n; i++) {
+		struct topic *t = meta_topic_find(lc->b->meta, offs[i].topic.ptr, (size_t)offs[i].topic.len);
+		struct partition *p = partitions_get(t, offs[i].partition);
+		if (!p || offs[i].offset < 0)
+			continue;
+		int64_t lag = p->high_watermark - offs[i].offset;
+		metrics_label_escape(topic, sizeof(topic), offs[i].topic.ptr, (size_t)offs[i].topic.len);
+		snprintf(labels, sizeof(labels), "group=\"%s\",topic=\"%s\",partition=\"%d\"", group, topic,
+			 offs[i].partition);
+		metrics_sample_i(lc->out, "fjord_consumergroup_lag", labels, lag < 0 ? 0 : lag);
+	}
+	arena_reset(&lc->arena);
+}
+
+static void render_groups(struct broker *b, struct buf *out)
+{
+	metrics_header(out, "fjord_consumergroup_lag", "gauge",
+		       "High watermark minus committed offset, by group and partition.");
+	if (!b->groups)
+		return;
+	struct lag_ctx lc = {.b = b, .out = out};
+	arena_init(&lc.arena);
+	gc_groups_foreach(b->groups, render_group_lag, &lc);
+	arena_release(&lc.arena);
+}
+
 void metrics_render(struct broker *b, struct server *srv, struct buf *out)
 {
 	char labels[128];
@@ -147,6 +194,7 @@ void metrics_render(struct broker *b, struct server *srv, struct buf *out)
 	metrics_sample_i(out, "fjord_build_info", labels, 1);
 	render_requests(srv, out);
 	render_storage(b, out);
+	render_groups(b, out);
 }
 
 int health_render(struct broker *b, struct buf *out)

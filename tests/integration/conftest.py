@@ -31,6 +31,7 @@ STOP_TIMEOUT = 20.0
 DEFAULT_PROPS = {
     "auto.create.topics.enable": "true",
     "num.partitions": "1",
+    "fjord.http.listener": "127.0.0.1:0",  # metrics on a free port: brokers never collide
 }
 
 
@@ -145,6 +146,13 @@ class Broker:
             except OSError:
                 pass
         return "".join(parts)
+
+    def http_port(self):
+        """The port of /metrics and /health, from the broker's start-up line."""
+        import re
+        m = re.findall(r"HTTP listener on [^ ]*:(\d+)", self.stderr)
+        assert m, "the broker logged no HTTP listener:\n" + self.tail()
+        return int(m[-1])
 
     def tail(self, lines=40):
         return "\n".join(self.stderr.splitlines()[-lines:])
