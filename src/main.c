@@ -45,10 +45,16 @@ struct app {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fjord <command> [options]\n\n"
-		   "commands:\n"
-		   "  server [-c server.properties] [--override key=value]...\n"
-		   "         run the broker (default: localhost:9092, data in ./data)\n"
-		   "  version  print the version\n\n"
+		   "The broker:\n"
+		   "  server    run the broker (default: localhost:9092, data in ./data)\n"
+		   "            fjord server [-c server.properties] [--override key=value]...\n\n"
+		   "Client commands (Kafka clients on librdkafka; -b/--brokers or $FJORD_BROKERS):\n"
+		   "  topic     create, list, describe, alter-config, add-partitions, delete, trim-prefix\n"
+		   "  produce   produce lines from stdin to a topic\n"
+		   "  consume   consume a topic to stdout\n"
+		   "  group     list, describe, lag, reset-offsets, delete consumer groups\n"
+		   "  cluster   info, config get, config set\n\n"
+		   "  version   print the version\n\n"
 		   "Run 'fjord <command> --help' for a command's options.\n");
 }
 
