@@ -32,11 +32,11 @@
 #include "base/endian.h"
 #include "base/err.h"
 #include "base/logging.h"
+#include "proto/frame.h"
 #include "proto/gen/kmsg.h"
 
 #define READ_CHUNK 65536
 #define MAX_INFLIGHT 256
-#define REQUEST_HEADER_MIN 8 /* api key, version, correlation id */
 
 enum { RS_PROCESSING = 0, RS_READY, RS_NO_RESPONSE };
 
@@ -161,24 +161,26 @@ static int frame_input(struct conn *c)
 	struct server *s = c->srv;
 	int32_t max = server_broker(s)->cfg.socket_request_max_bytes;
 	size_t off = 0;
-	while (!c->closed && c->in.len - off >= 4) {
-		int32_t size = (int32_t)be32_load(c->in.data + off);
-		if (size < REQUEST_HEADER_MIN || size > max) {
+	while (!c->closed) {
+		int32_t size;
+		enum frame_status st = frame_peek(c->in.data + off, c->in.len - off, max, &size);
+		if (st == FRAME_BAD) {
 			LOG_WARN("closing connection from %s: frame size %d outside [%d, %d] "
 				 "(socket.request.max.bytes)",
-				 c->peer, size, REQUEST_HEADER_MIN, max);
+				 c->peer, (int32_t)be32_load(c->in.data + off), FRAME_HEADER_MIN, max);
 			conn_close(c, "bad frame size");
 			return -1;
 		}
-		size_t have = c->in.len - off - 4;
-		if (have >= (size_t)size) {
+		if (st == FRAME_READY) {
 			struct request *req = server_request_get(s, (size_t)size);
 			memcpy(req->frame, c->in.data + off + 4, (size_t)size);
 			off += 4 + (size_t)size;
 			dispatch(c, req);
 			continue;
 		}
-		if ((size_t)size > READ_CHUNK) {
+		if (size > READ_CHUNK) {
+			/* A large frame gets its own buffer, read into directly. */
+			size_t have = c->in.len - off - 4;
 			struct request *req = server_request_get(s, (size_t)size);
 			memcpy(req->frame, c->in.data + off + 4, have);
 			c->big = req;
