@@ -94,6 +94,7 @@ def _member_confluent(cfg):
         if not offs:
             return
         rep = [[tp.topic, tp.partition, tp.offset] for tp in offs]
+        sent = time.time()  # a commit acknowledged just before a SIGSTOP is logged after it
         try:
             res = c.commit(offsets=offs, asynchronous=False)
             errs = [str(tp.error) for tp in (res or []) if tp.error is not None]
@@ -106,7 +107,7 @@ def _member_confluent(cfg):
         for tp in offs:
             if pending.get((tp.topic, tp.partition)) == tp.offset:
                 del pending[(tp.topic, tp.partition)]
-        _emit({"ev": "commit", "ok": True, "offsets": rep})
+        _emit({"ev": "commit", "ok": True, "offsets": rep, "sent": sent})
 
     def on_assign(cons, parts):
         tps = [(tp.topic, tp.partition) for tp in parts]
@@ -189,6 +190,7 @@ def _member_kafka_python(cfg):
         if not offs:
             return
         rep = [[tp.topic, tp.partition, om.offset] for tp, om in offs.items()]
+        sent = time.time()  # a commit acknowledged just before a SIGSTOP is logged after it
         try:
             c.commit(offs)
         except Exception as e:  # CommitFailedError and friends
@@ -197,7 +199,7 @@ def _member_kafka_python(cfg):
         for tp, om in offs.items():
             if pending.get((tp.topic, tp.partition)) == om.offset:
                 del pending[(tp.topic, tp.partition)]
-        _emit({"ev": "commit", "ok": True, "offsets": rep})
+        _emit({"ev": "commit", "ok": True, "offsets": rep, "sent": sent})
 
     def generation():
         g = getattr(c._coordinator, "_generation", None)
@@ -597,14 +599,15 @@ def assert_delivery(members, produced, ignore=()):
     again only if no successful commit past it had been acknowledged before
     the repeat delivery (at-least-once, nothing more). Returns the repeats as
     [((topic, p, offset), first consumer, repeat consumer)]. `ignore`:
-    (member name, t0, t1) windows whose deliveries do not count (zombies)."""
+    (member name, t0, t1) windows whose repeat deliveries are excused (a zombie
+    handing out records it fetched before it was expelled); every delivery
+    still counts towards "nothing lost"."""
     value_of = {(t, p, o): v for t, p, o, v in produced}
     deliveries = []
     commits = []  # (t, topic, p, next_offset)
     for m in members:
         with m.lock:
-            deliveries.extend((tt, t, p, o, v, m.name) for t, p, o, v, tt in m.deliveries
-                              if not any(m.name == n and t0 <= tt <= t1 for n, t0, t1 in ignore))
+            deliveries.extend((tt, t, p, o, v, m.name) for t, p, o, v, tt in m.deliveries)
         for e in m.evs("commit"):
             if e.get("ok"):
                 commits.extend((e["t"], t, p, o) for t, p, o in e["offsets"])
@@ -626,7 +629,8 @@ def assert_delivery(members, produced, ignore=()):
             committed[(ctopic, cp)] = max(committed.get((ctopic, cp), -1), co)
             ci += 1
         key = (t, p, o)
-        if key in seen:
+        zombie = any(name == n and t0 <= tt <= t1 for n, t0, t1 in ignore)
+        if key in seen and not zombie:
             redelivered.append((key, seen[key], name))
             if committed.get((t, p), -1) > o:
                 bad.append((key, seen[key], name, committed[(t, p)]))
@@ -911,14 +915,19 @@ def stale_member_scenario(bootstrap, topic, client, members, group, conf=None):
         assert mem[a.name][0] != old_id, "the rejoined member kept its expired member id %r" % old_id
         assert_describe_matches(bootstrap, group, snap)
         rejoined_at = min(e["t"] for e in a.evs("assigned") if e["t"] > resumed_at)
-        zombie = [e for e in a.evs("commit") if e.get("ok") and paused_at < e["t"] < rejoined_at]
+        # Judged by when a commit was sent: one acknowledged just before the freeze is only
+        # logged after the process wakes up.
+        zombie = [e for e in a.evs("commit") if e.get("ok") and paused_at < e.get("sent", e["t"]) < rejoined_at]
         assert not zombie, "commits from the expired member id were accepted: %r" % zombie[:3]
     finally:
         produced = prod.stop()
     wait_all_consumed([a, b], produced)
-    # Between waking up and rejoining, the stale member may still hand out records it
-    # had fetched before (a zombie: fetching is not fenced by the group); they do not count.
-    assert_delivery([a, b], produced, ignore=[(a.name, resumed_at, rejoined_at)])
+    # After waking up, the stale member may hand out records it fetched before it was
+    # expelled, even after it has rejoined (Kafka does not fence fetches by membership;
+    # librdkafka and kafka-python both do this): its repeats are excused. What the broker
+    # owes is checked above (stale commits rejected, UNKNOWN_MEMBER_ID, a new member id);
+    # here nothing may be lost and every value must be right.
+    assert_delivery([a, b], produced, ignore=[(a.name, paused_at, float("inf"))])
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "member":
