@@ -2,21 +2,36 @@
  * loadgen.c: a librdkafka load generator for Fjord (or any Kafka broker).
  *
  *   loadgen produce -b HOST:PORT -t T -n N -s SIZE [-p P] [-a ACKS] [-z CODEC] [-l LINGER] [-k]
- *   loadgen consume -b HOST:PORT -t T -n N
+ *                   [--producers K] [--batch-size B] [--batch-num M]
+ *   loadgen consume -b HOST:PORT -t T -n N [--group G [--consumers K]]
  *   loadgen e2e     -b HOST:PORT -t T -n N -r RATE
+ *   loadgen ready   -b HOST:PORT -t T [-p P]
  *
  * produce: N messages of SIZE bytes to topic T (created with P partitions
- *   through the admin API if missing). Latency is the delivery-report
- *   latency: from rd_kafka_producev() to the acknowledgement.
+ *   through the admin API if missing, unless --no-create). Latency is the
+ *   delivery-report latency: from rd_kafka_producev() to the acknowledgement.
+ *   --producers K runs K producer instances (one thread and one client each)
+ *   that share the N messages; their latencies are merged.
  * consume: reads N messages from the beginning of every partition of T,
- *   with assign() (no subscription, no commits).
+ *   with assign() (no subscription, no commits); with --group G, K consumers
+ *   subscribe as group G instead and share the partitions.
+ *   --upto-available lowers N to what the partitions still hold (the mock
+ *   cluster's retention keeps ~5 MiB per partition).
  * e2e: a producer thread sends at a fixed RATE with its send time in the
  *   first 8 bytes of each payload; the main thread consumes from the
- *   partitions' ends and measures produce-to-consume latency.
+ *   partitions' ends and measures produce-to-consume latency. Its consumer
+ *   keeps the client's default fetch.wait.max.ms unless --fetch-wait is given.
+ *
+ * ready: waits until the broker answers metadata showing topic T with at
+ *   least P partitions, then produces one message (acks=all) to partition 0
+ *   and waits for its acknowledgement; "secs" is the time from loadgen's
+ *   start. Reconnect backoff is 10-50 ms, so a broker that starts listening
+ *   late is noticed at once. bench/compare.sh times restarts with it.
  *
  * Every run is bounded by --duration seconds. Each run prints one JSON line:
  * {"mode","msgs","bytes","secs","msgs_per_sec","mb_per_sec","p50_ms","p99_ms",
- *  "p999_ms","max_ms","errors"}; latency fields are 0 when not measured.
+ *  "p999_ms","max_ms","errors","label","size","partitions","acks","clients"};
+ * latency fields are 0 when not measured; label is --label (or "").
  * The exit status is 0 only if all N messages were produced/consumed.
  *
  * The Makefile links this with libfjord.a, so everything here is static
@@ -51,6 +66,12 @@ struct lg_opts {
 	long rate;       /* e2e messages per second */
 	double duration; /* seconds: hard cap on every run */
 	bool verbose;
+	bool no_create;      /* the topic exists (e.g. made by mockcluster); skip CreateTopics */
+	int clients;         /* producer instances (produce) or group members (consume) */
+	const char *group;   /* consume: subscribe as this group; NULL = assign() */
+	long fetch_wait_ms;  /* consumer fetch.wait.max.ms; -1 = the client's default */
+	const char *label;   /* copied into the JSON line */
+	bool upto_available; /* consume: target min(N, records the partitions still hold) */
 };
 
 /* Latency samples in milliseconds; filled from callbacks on one thread at a time. */
@@ -129,10 +150,12 @@ static void lg_report(const struct lg_opts *o, long msgs, long long bytes, doubl
 	printf(
 	    "{\"mode\":\"%s\",\"msgs\":%ld,\"bytes\":%lld,\"secs\":%.3f,\"msgs_per_sec\":%.1f,"
 	    "\"mb_per_sec\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-	    "\"errors\":%ld}\n",
+	    "\"errors\":%ld,\"label\":\"%s\",\"size\":%ld,\"partitions\":%d,\"acks\":\"%s\","
+	    "\"clients\":%d}\n",
 	    o->mode, msgs, bytes, secs, (double)msgs / s, (double)bytes / s / (1024.0 * 1024.0),
 	    l ? lg_pct(l, 0.50) : 0, l ? lg_pct(l, 0.99) : 0, l ? lg_pct(l, 0.999) : 0,
-	    l && l->n ? l->v[l->n - 1] : 0, errors);
+	    l && l->n ? l->v[l->n - 1] : 0, errors, o->label, o->size, o->partitions, o->acks,
+	    o->clients);
 	fflush(stdout);
 }
 
@@ -188,7 +211,7 @@ static int lg_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms)
  * lookup first: a producer's metadata request may auto-create the topic with
  * the broker's default partition count.
  */
-static void lg_ensure_topic(rd_kafka_t *rk, const struct lg_opts *o)
+static void lg_create_topic(rd_kafka_t *rk, const struct lg_opts *o)
 {
 	char err[512];
 	rd_kafka_NewTopic_t *nt =
@@ -217,6 +240,12 @@ static void lg_ensure_topic(rd_kafka_t *rk, const struct lg_opts *o)
 	rd_kafka_AdminOptions_destroy(ao);
 	rd_kafka_queue_destroy(q);
 	rd_kafka_NewTopic_destroy(nt);
+}
+
+static void lg_ensure_topic(rd_kafka_t *rk, const struct lg_opts *o)
+{
+	if (!o->no_create)
+		lg_create_topic(rk, o);
 	/* Wait (bounded) until metadata shows the partitions. */
 	for (int i = 0; i < 100 && lg_partition_count(rk, o->topic, lg_left_ms(1000)) <= 0; i++)
 		rd_kafka_poll(rk, 50);
@@ -300,53 +329,109 @@ static int lg_send(rd_kafka_t *rk, const struct lg_opts *o, char *buf, long i, d
 	}
 }
 
-static int lg_run_produce(const struct lg_opts *o)
-{
-	struct lg_produce_state st = {0};
-	lg_lat_init(&st.lat, o->count);
-	rd_kafka_t *rk = lg_producer(o, &st);
-	lg_ensure_topic(rk, o);
+/* One producer instance: its own client, its share of the messages, its own thread. */
+struct lg_producer_job {
+	const struct lg_opts *o;
+	rd_kafka_t *rk;
+	struct lg_produce_state st;
+	long first, count; /* message numbers [first, first + count) */
+	long sent;
+	double start;
+	pthread_t thread;
+};
 
+static void *lg_produce_worker(void *arg)
+{
+	struct lg_producer_job *j = arg;
+	const struct lg_opts *o = j->o;
 	char *buf = malloc((size_t)o->size + 1);
 	if (!buf)
 		lg_die("out of memory", NULL);
-	lg_fill(buf, o->size, 0);
-	double start = lg_now(), deadline = lg_deadline;
-	long sent = 0;
-	for (; sent < o->count && lg_now() < deadline; sent++) {
-		if (lg_send(rk, o, buf, sent, deadline) != 0)
+	lg_fill(buf, o->size, j->first);
+	double deadline = lg_deadline;
+	for (j->sent = 0; j->sent < j->count && lg_now() < deadline; j->sent++) {
+		if (lg_send(j->rk, o, buf, j->first + j->sent, deadline) != 0)
 			break;
-		if ((sent & 1023) == 0)
-			rd_kafka_poll(rk, 0);
+		if ((j->sent & 1023) == 0)
+			rd_kafka_poll(j->rk, 0);
 	}
-	while (st.delivered + st.failed < sent && lg_now() < deadline)
-		rd_kafka_poll(rk, 50);
-	double end = st.last_dr > 0 ? st.last_dr : lg_now();
-	if (st.failed)
-		fprintf(stderr, "loadgen: %ld deliveries failed, first: %s\n", st.failed,
-		        rd_kafka_err2str(st.first_err));
-	long errors = st.failed + (sent - st.delivered - st.failed) + (o->count - sent);
-	lg_report(o, st.delivered, st.bytes, end - start, &st.lat, errors);
-
-	rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	rd_kafka_flush(rk, 1000);
-	rd_kafka_destroy(rk);
+	while (j->st.delivered + j->st.failed < j->sent && lg_now() < deadline)
+		rd_kafka_poll(j->rk, 50);
 	free(buf);
-	free(st.lat.v);
-	return st.delivered == o->count ? 0 : 1;
+	return NULL;
+}
+
+static int lg_run_produce(const struct lg_opts *o)
+{
+	int k = o->clients;
+	struct lg_producer_job *jobs = calloc((size_t)k, sizeof(*jobs));
+	if (!jobs)
+		lg_die("out of memory", NULL);
+	for (int i = 0; i < k; i++) {
+		struct lg_producer_job *j = &jobs[i];
+		j->o = o;
+		j->first = o->count * i / k;
+		j->count = o->count * (i + 1) / k - j->first;
+		lg_lat_init(&j->st.lat, j->count);
+		j->rk = lg_producer(o, &j->st);
+	}
+	lg_ensure_topic(jobs[0].rk, o);
+	/* Warm every client's metadata so the clock measures the transfer. */
+	for (int i = 1; i < k; i++)
+		lg_partition_count(jobs[i].rk, o->topic, lg_left_ms(10000));
+
+	double start = lg_now();
+	for (int i = 0; i < k; i++)
+		if (pthread_create(&jobs[i].thread, NULL, lg_produce_worker, &jobs[i]) != 0)
+			lg_die("pthread_create", strerror(errno));
+	struct lg_lat all;
+	lg_lat_init(&all, o->count);
+	long delivered = 0, failed = 0, sent = 0;
+	long long bytes = 0;
+	double end = start;
+	for (int i = 0; i < k; i++) {
+		struct lg_producer_job *j = &jobs[i];
+		pthread_join(j->thread, NULL);
+		delivered += j->st.delivered;
+		failed += j->st.failed;
+		sent += j->sent;
+		bytes += j->st.bytes;
+		if (j->st.last_dr > end)
+			end = j->st.last_dr;
+		for (long x = 0; x < j->st.lat.n; x++)
+			lg_lat_add(&all, j->st.lat.v[x]);
+		if (j->st.failed)
+			fprintf(stderr, "loadgen: %ld deliveries failed, first: %s\n", j->st.failed,
+			        rd_kafka_err2str(j->st.first_err));
+	}
+	if (delivered == 0)
+		end = lg_now();
+	long errors = failed + (sent - delivered - failed) + (o->count - sent);
+	lg_report(o, delivered, bytes, end - start, &all, errors);
+
+	for (int i = 0; i < k; i++) {
+		rd_kafka_purge(jobs[i].rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(jobs[i].rk, 1000);
+		rd_kafka_destroy(jobs[i].rk);
+		free(jobs[i].st.lat.v);
+	}
+	free(jobs);
+	free(all.v);
+	return delivered == o->count ? 0 : 1;
 }
 
 /* ---------------------------------------------------------------- consume */
 
-static rd_kafka_t *lg_consumer(const struct lg_opts *o)
+static rd_kafka_t *lg_consumer(const struct lg_opts *o, long fetch_wait_ms)
 {
 	rd_kafka_conf_t *conf = lg_base_conf(o);
-	/* librdkafka's assign() needs a group id; nothing joins or commits. */
-	lg_set(conf, "group.id", "fjord-loadgen");
+	/* librdkafka's assign() needs a group id; without --group nothing joins or commits. */
+	lg_set(conf, "group.id", o->group ? o->group : "fjord-loadgen");
 	lg_set(conf, "enable.auto.commit", "false");
 	lg_set(conf, "enable.auto.offset.store", "false");
 	lg_set(conf, "auto.offset.reset", "earliest");
-	lg_set(conf, "fetch.wait.max.ms", "100");
+	if (fetch_wait_ms >= 0)
+		lg_setl(conf, "fetch.wait.max.ms", fetch_wait_ms);
 	return lg_new(RD_KAFKA_CONSUMER, conf);
 }
 
@@ -367,34 +452,126 @@ static int lg_assign_all(rd_kafka_t *rk, const struct lg_opts *o, const int64_t 
 	return n;
 }
 
-static int lg_run_consume(const struct lg_opts *o)
+/* One consumer; with a group, several share the count through the atomics. */
+struct lg_consumer_job {
+	const struct lg_opts *o;
+	rd_kafka_t *rk;
+	atomic_long *got;
+	long errors;
+	long long bytes;
+	double first, last; /* times of the first and last message; first 0 = none yet */
+	pthread_t thread;
+};
+
+static void *lg_consume_worker(void *arg)
 {
-	rd_kafka_t *rk = lg_consumer(o);
-	lg_assign_all(rk, o, NULL);
-	long got = 0, errors = 0;
-	long long bytes = 0;
-	double start = lg_now(), deadline = lg_deadline, last = start;
-	while (got < o->count && lg_now() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+	struct lg_consumer_job *j = arg;
+	const struct lg_opts *o = j->o;
+	double deadline = lg_deadline;
+	while (atomic_load(j->got) < o->count && lg_now() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(j->rk, 100);
 		if (!m)
 			continue;
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 				fprintf(stderr, "loadgen: consume: %s\n",
 				        rd_kafka_message_errstr(m));
-				errors++;
+				j->errors++;
 			}
 		} else {
-			got++;
-			bytes += (long long)m->len;
-			last = lg_now();
+			atomic_fetch_add(j->got, 1);
+			j->bytes += (long long)m->len;
+			j->last = lg_now();
+			if (j->first == 0)
+				j->first = j->last;
 		}
 		rd_kafka_message_destroy(m);
 	}
-	lg_report(o, got, bytes, last - start, NULL, errors + (o->count - got));
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	return got == o->count ? 0 : 1;
+	return NULL;
+}
+
+static int lg_run_consume(const struct lg_opts *o)
+{
+	int k = o->group ? o->clients : 1;
+	long fetch_wait = o->fetch_wait_ms >= 0 ? o->fetch_wait_ms : 100;
+	struct lg_consumer_job *jobs = calloc((size_t)k, sizeof(*jobs));
+	if (!jobs)
+		lg_die("out of memory", NULL);
+	atomic_long got = 0;
+	for (int i = 0; i < k; i++) {
+		jobs[i].o = o;
+		jobs[i].got = &got;
+		jobs[i].rk = lg_consumer(o, fetch_wait);
+	}
+	if (o->group) {
+		/* The clock includes the group join: that is what a group consumer pays. */
+		rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(topics, o->topic, RD_KAFKA_PARTITION_UA);
+		if (lg_partition_count(jobs[0].rk, o->topic, lg_left_ms(10000)) <= 0)
+			lg_die("topic not found", o->topic);
+		for (int i = 0; i < k; i++) {
+			rd_kafka_resp_err_t err = rd_kafka_subscribe(jobs[i].rk, topics);
+			if (err)
+				lg_die("subscribe", rd_kafka_err2str(err));
+		}
+		rd_kafka_topic_partition_list_destroy(topics);
+	} else {
+		lg_assign_all(jobs[0].rk, o, NULL);
+	}
+	struct lg_opts oo = *o;
+	if (o->upto_available) {
+		/* librdkafka's mock keeps only the last ~5 MiB of each partition. */
+		int n = lg_partition_count(jobs[0].rk, o->topic, lg_left_ms(10000));
+		long avail = 0;
+		for (int p = 0; p < n; p++) {
+			int64_t lo = 0, hi = 0;
+			if (rd_kafka_query_watermark_offsets(jobs[0].rk, o->topic, p, &lo, &hi,
+			                                     lg_left_ms(10000)))
+				lg_die("query_watermark_offsets", o->topic);
+			avail += (long)(hi - lo);
+		}
+		if (avail < oo.count) {
+			fprintf(stderr, "loadgen: consuming the %ld records still held (of %ld)\n",
+			        avail, oo.count);
+			oo.count = avail;
+		}
+		for (int i = 0; i < k; i++)
+			jobs[i].o = &oo;
+		o = &oo;
+	}
+	double start = lg_now(), last = start;
+	for (int i = 0; i < k; i++) {
+		jobs[i].last = start;
+		if (pthread_create(&jobs[i].thread, NULL, lg_consume_worker, &jobs[i]) != 0)
+			lg_die("pthread_create", strerror(errno));
+	}
+	long errors = 0;
+	long long bytes = 0;
+	double first = 0;
+	for (int i = 0; i < k; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		errors += jobs[i].errors;
+		bytes += jobs[i].bytes;
+		if (jobs[i].last > last)
+			last = jobs[i].last;
+		if (jobs[i].first > 0 && (first == 0 || jobs[i].first < first))
+			first = jobs[i].first;
+	}
+	/*
+	 * The rate is timed from the first message to the last, so the lookup of
+	 * the start offsets and the group join (fixed costs that would dominate a
+	 * short run) stay out; "secs" is that span.
+	 */
+	if (first > 0)
+		start = first;
+	long n = atomic_load(&got);
+	lg_report(o, n, bytes, last - start, NULL, errors + (o->count - n));
+	for (int i = 0; i < k; i++) {
+		rd_kafka_consumer_close(jobs[i].rk);
+		rd_kafka_destroy(jobs[i].rk);
+	}
+	free(jobs);
+	return n >= o->count ? 0 : 1;
 }
 
 /* ---------------------------------------------------------------- e2e */
@@ -445,7 +622,7 @@ static int lg_run_e2e(const struct lg_opts *o)
 	lg_ensure_topic(e.producer, o);
 
 	/* Start at each partition's current end so older messages are not counted. */
-	rd_kafka_t *rk = lg_consumer(o);
+	rd_kafka_t *rk = lg_consumer(o, o->fetch_wait_ms);
 	int n = lg_partition_count(rk, o->topic, lg_left_ms(10000));
 	if (n <= 0)
 		lg_die("topic not found", o->topic);
@@ -505,25 +682,71 @@ static int lg_run_e2e(const struct lg_opts *o)
 	return got == o->count ? 0 : 1;
 }
 
+/* ---------------------------------------------------------------- ready */
+
+static int lg_run_ready(const struct lg_opts *o, double t0)
+{
+	struct lg_produce_state st = {0};
+	lg_lat_init(&st.lat, 1);
+	rd_kafka_conf_t *conf = lg_base_conf(o);
+	lg_set(conf, "acks", "all");
+	lg_set(conf, "reconnect.backoff.ms", "10");
+	lg_set(conf, "reconnect.backoff.max.ms", "50");
+	lg_set(conf, "topic.metadata.refresh.interval.ms", "100");
+	lg_set(conf, "log_level", "0");
+	lg_setl(conf, "message.timeout.ms", (long)(o->duration * 1000));
+	rd_kafka_conf_set_dr_msg_cb(conf, lg_dr_cb);
+	rd_kafka_conf_set_opaque(conf, &st);
+	rd_kafka_t *rk = lg_new(RD_KAFKA_PRODUCER, conf);
+	while (lg_now() < lg_deadline && lg_partition_count(rk, o->topic, 100) < o->partitions)
+		rd_kafka_poll(rk, 10);
+	char payload[] = "ready";
+	int ok = 0;
+	if (lg_now() < lg_deadline &&
+	    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+	                      RD_KAFKA_V_VALUE(payload, sizeof(payload) - 1),
+	                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                      RD_KAFKA_V_OPAQUE((void *)(intptr_t)lg_now_us()),
+	                      RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		while (st.delivered + st.failed == 0 && lg_now() < lg_deadline)
+			rd_kafka_poll(rk, 5);
+		ok = st.delivered == 1;
+	}
+	double secs = lg_now() - t0;
+	lg_report(o, ok, ok ? (long long)sizeof(payload) - 1 : 0, secs, NULL, !ok);
+	rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_destroy(rk);
+	free(st.lat.v);
+	return ok ? 0 : 1;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void lg_usage(FILE *f)
 {
-	fprintf(f, "usage: loadgen produce|consume|e2e [options]\n"
-	           "  -b, --brokers HOST:PORT   bootstrap servers (localhost:9092)\n"
-	           "  -t, --topic NAME          topic (loadgen)\n"
-	           "  -n, --count N             messages (100000)\n"
-	           "  -s, --size BYTES          message size (100)\n"
-	           "  -p, --partitions P        partitions when creating the topic (1)\n"
-	           "  -a, --acks all|1|0        producer acks (all)\n"
-	           "  -z, --compression CODEC   none|gzip|snappy|lz4|zstd (none)\n"
-	           "  -l, --linger MS           linger.ms (5)\n"
-	           "      --batch-size BYTES    batch.size\n"
-	           "      --batch-num N         batch.num.messages\n"
-	           "  -k, --keyed               send keys (key-0 .. key-9999)\n"
-	           "  -r, --rate N              e2e: messages per second (1000)\n"
-	           "      --duration SECS       hard time cap for the run (120)\n"
-	           "  -v, --verbose             librdkafka debug logs\n");
+	fprintf(
+	    f, "usage: loadgen produce|consume|e2e|ready [options]\n"
+	       "  -b, --brokers HOST:PORT   bootstrap servers (localhost:9092)\n"
+	       "  -t, --topic NAME          topic (loadgen)\n"
+	       "  -n, --count N             messages (100000)\n"
+	       "  -s, --size BYTES          message size (100)\n"
+	       "  -p, --partitions P        partitions when creating the topic (1)\n"
+	       "  -a, --acks all|1|0        producer acks (all)\n"
+	       "  -z, --compression CODEC   none|gzip|snappy|lz4|zstd (none)\n"
+	       "  -l, --linger MS           linger.ms (5)\n"
+	       "      --batch-size BYTES    batch.size\n"
+	       "      --batch-num N         batch.num.messages\n"
+	       "  -k, --keyed               send keys (key-0 .. key-9999)\n"
+	       "  -r, --rate N              e2e: messages per second (1000)\n"
+	       "      --duration SECS       hard time cap for the run (120)\n"
+	       "      --producers K         produce: K producer instances share N (1)\n"
+	       "      --group G             consume: subscribe as group G (else assign())\n"
+	       "      --consumers K         consume --group: K members (1)\n"
+	       "      --fetch-wait MS       consumer fetch.wait.max.ms (consume 100, e2e default)\n"
+	       "      --no-create           the topic exists: skip CreateTopics\n"
+	       "      --label TEXT          copied into the JSON line\n"
+	       "      --upto-available      consume: stop at the records the topic still holds\n"
+	       "  -v, --verbose             librdkafka debug logs\n");
 }
 
 static long lg_num(const char *s, const char *what)
@@ -549,8 +772,22 @@ int main(int argc, char **argv)
 	    .linger_ms = 5,
 	    .rate = 1000,
 	    .duration = 120,
+	    .clients = 1,
+	    .fetch_wait_ms = -1,
+	    .label = "",
 	};
-	enum { OPT_BATCH_SIZE = 1000, OPT_BATCH_NUM, OPT_DURATION };
+	enum {
+		OPT_BATCH_SIZE = 1000,
+		OPT_BATCH_NUM,
+		OPT_DURATION,
+		OPT_PRODUCERS,
+		OPT_GROUP,
+		OPT_CONSUMERS,
+		OPT_FETCH_WAIT,
+		OPT_NO_CREATE,
+		OPT_LABEL,
+		OPT_UPTO_AVAILABLE,
+	};
 	static const struct option longopts[] = {
 	    {"brokers", required_argument, NULL, 'b'},
 	    {"topic", required_argument, NULL, 't'},
@@ -565,6 +802,13 @@ int main(int argc, char **argv)
 	    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
 	    {"batch-num", required_argument, NULL, OPT_BATCH_NUM},
 	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"producers", required_argument, NULL, OPT_PRODUCERS},
+	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"consumers", required_argument, NULL, OPT_CONSUMERS},
+	    {"fetch-wait", required_argument, NULL, OPT_FETCH_WAIT},
+	    {"no-create", no_argument, NULL, OPT_NO_CREATE},
+	    {"label", required_argument, NULL, OPT_LABEL},
+	    {"upto-available", no_argument, NULL, OPT_UPTO_AVAILABLE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -614,6 +858,25 @@ int main(int argc, char **argv)
 		case OPT_DURATION:
 			o.duration = (double)lg_num(optarg, "--duration");
 			break;
+		case OPT_PRODUCERS:
+		case OPT_CONSUMERS:
+			o.clients = (int)lg_num(optarg, "--producers/--consumers");
+			break;
+		case OPT_GROUP:
+			o.group = optarg;
+			break;
+		case OPT_FETCH_WAIT:
+			o.fetch_wait_ms = lg_num(optarg, "--fetch-wait");
+			break;
+		case OPT_NO_CREATE:
+			o.no_create = true;
+			break;
+		case OPT_LABEL:
+			o.label = optarg;
+			break;
+		case OPT_UPTO_AVAILABLE:
+			o.upto_available = true;
+			break;
 		case 'h':
 			lg_usage(stdout);
 			return 0;
@@ -627,15 +890,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.mode = argv[optind];
-	lg_deadline = lg_now() + o.duration;
-	if (o.count <= 0 || o.size < 0 || o.partitions <= 0 || o.rate <= 0 || o.duration <= 0)
-		lg_die("-n, -p, -r and --duration must be positive, -s not negative", NULL);
+	double t0 = lg_now();
+	lg_deadline = t0 + o.duration;
+	if (o.count <= 0 || o.size < 0 || o.partitions <= 0 || o.rate <= 0 || o.duration <= 0 ||
+	    o.clients <= 0 || o.clients > 1000)
+		lg_die("-n, -p, -r, --duration, --producers must be positive, -s not negative",
+		       NULL);
+	if (strchr(o.label, '"') || strchr(o.label, '\\'))
+		lg_die("--label may not contain quotes or backslashes", NULL);
 	if (strcmp(o.mode, "produce") == 0)
 		return lg_run_produce(&o);
 	if (strcmp(o.mode, "consume") == 0)
 		return lg_run_consume(&o);
 	if (strcmp(o.mode, "e2e") == 0)
 		return lg_run_e2e(&o);
+	if (strcmp(o.mode, "ready") == 0)
+		return lg_run_ready(&o, t0);
 	lg_usage(stderr);
 	return 2;
 }
