@@ -260,8 +260,9 @@ int logdir_open(const char *path, struct logdir **out)
 		}
 	}
 	logdir_purge_deleted(d);
-	LOG_INFO("log directory %s opened (%s shutdown before)", path,
-	         d->was_clean ? "clean" : "unclean");
+	LOG_INFO("log directory %s opened (%s)", path,
+	         d->was_clean ? "clean shutdown before"
+	                      : "no clean-shutdown marker: the tail of each log is checked");
 	*out = d;
 	return 0;
 }
