@@ -4,9 +4,9 @@
  * every other subcommand is a Kafka client (src/cli/, on librdkafka).
  *
  * Start-up order: config, log directory (recovery), metadata, partitions,
- * group coordinator (loads __consumer_offsets), listener. Shutdown on SIGTERM/SIGINT: stop accepting and reading, answer
- * what is in flight (at most a few seconds), then sync every log, write
- * checkpoints and the clean-shutdown marker, so the next start scans nothing.
+ * group coordinator (loads __consumer_offsets), listener. Shutdown on SIGTERM/SIGINT: stop
+ * accepting and reading, answer what is in flight (at most a few seconds), then sync every log,
+ * write checkpoints and the clean-shutdown marker, so the next start scans nothing.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,18 +44,20 @@ struct app {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fjord <command> [options]\n\n"
-		   "The broker:\n"
-		   "  server    run the broker (default: localhost:9092, data in ./data)\n"
-		   "            fjord server [-c server.properties] [--override key=value]...\n\n"
-		   "Client commands (Kafka clients on librdkafka; -b/--brokers or $FJORD_BROKERS):\n"
-		   "  topic     create, list, describe, alter-config, add-partitions, delete, trim-prefix\n"
-		   "  produce   produce lines from stdin to a topic\n"
-		   "  consume   consume a topic to stdout\n"
-		   "  group     list, describe, lag, reset-offsets, delete consumer groups\n"
-		   "  cluster   info, config get, config set\n\n"
-		   "  version   print the version\n\n"
-		   "Run 'fjord <command> --help' for a command's options.\n");
+	fprintf(f,
+	        "usage: fjord <command> [options]\n\n"
+	        "The broker:\n"
+	        "  server    run the broker (default: localhost:9092, data in ./data)\n"
+	        "            fjord server [-c server.properties] [--override key=value]...\n\n"
+	        "Client commands (Kafka clients on librdkafka; -b/--brokers or $FJORD_BROKERS):\n"
+	        "  topic     create, list, describe, alter-config, add-partitions, delete, "
+	        "trim-prefix\n"
+	        "  produce   produce lines from stdin to a topic\n"
+	        "  consume   consume a topic to stdout\n"
+	        "  group     list, describe, lag, reset-offsets, delete consumer groups\n"
+	        "  cluster   info, config get, config set\n\n"
+	        "  version   print the version\n\n"
+	        "Run 'fjord <command> --help' for a command's options.\n");
 }
 
 static void drained(void *arg)
@@ -68,7 +70,7 @@ static void grace_expired(struct loop_timer *t)
 {
 	struct app *a = (struct app *)((char *)t - offsetof(struct app, grace));
 	LOG_WARN("shutdown: requests still in flight after %d ms; closing connections",
-		 SHUTDOWN_GRACE_MS);
+	         SHUTDOWN_GRACE_MS);
 	loop_stop(a->b.loop);
 }
 
@@ -161,8 +163,9 @@ static int server_main(int argc, char **argv)
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: fjord server [-c server.properties] [--override key=value]...\n"
-			       "Runs the broker. Keys are Kafka's server.properties names.\n");
+			printf(
+			    "usage: fjord server [-c server.properties] [--override key=value]...\n"
+			    "Runs the broker. Keys are Kafka's server.properties names.\n");
 			return 0;
 		} else if (!strcmp(argv[i], "--override") && i + 1 < argc) {
 			i++; /* applied after the file, below */
@@ -213,8 +216,8 @@ static int server_main(int argc, char **argv)
 		fprintf(stderr, "fjord server: cannot create log dir %s: %s\n", dir, err_str(rc));
 		return 1;
 	}
-	if ((rc = meta_properties_load(dir, b->cfg.node_id, b->cluster_id, sizeof(b->cluster_id), err,
-				       sizeof(err)))) {
+	if ((rc = meta_properties_load(dir, b->cfg.node_id, b->cluster_id, sizeof(b->cluster_id),
+	                               err, sizeof(err)))) {
 		fprintf(stderr, "fjord server: %s\n", err);
 		return 1;
 	}
@@ -222,7 +225,8 @@ static int server_main(int argc, char **argv)
 	sigset_t sigs;
 	block_signals(&sigs);
 	int64_t t0 = clock_mono_ms();
-	if ((rc = loop_new(&b->loop)) || (rc = worker_pool_new(b->loop, b->cfg.num_io_threads, &b->workers))) {
+	if ((rc = loop_new(&b->loop)) ||
+	    (rc = worker_pool_new(b->loop, b->cfg.num_io_threads, &b->workers))) {
 		fprintf(stderr, "fjord server: %s\n", err_str(rc));
 		return 1;
 	}
@@ -234,7 +238,8 @@ static int server_main(int argc, char **argv)
 	char metadir[1100];
 	snprintf(metadir, sizeof(metadir), "%s/__cluster_metadata", dir);
 	if ((rc = mkdir_p(metadir)) || (rc = meta_open(metadir, &b->cfg, &b->meta))) {
-		fprintf(stderr, "fjord server: cannot open metadata in %s: %s\n", metadir, err_str(rc));
+		fprintf(stderr, "fjord server: cannot open metadata in %s: %s\n", metadir,
+		        err_str(rc));
 		return 1;
 	}
 	/* Dynamic broker configs from the journal, layered over server.properties. */
@@ -245,12 +250,14 @@ static int server_main(int argc, char **argv)
 		return 1;
 	}
 	/* Group state is loaded before serving, so no request sees a half-loaded coordinator. */
-	if ((rc = gc_new(b->loop, b->meta, b->parts, &b->cfg, &b->groups)) || (rc = gc_load(b->groups))) {
+	if ((rc = gc_new(b->loop, b->meta, b->parts, &b->cfg, &b->groups)) ||
+	    (rc = gc_load(b->groups))) {
 		fprintf(stderr, "fjord server: cannot load consumer groups: %s\n", err_str(rc));
 		return 1;
 	}
 	if ((rc = server_new(b, &app.srv))) {
-		fprintf(stderr, "fjord server: cannot listen on %s: %s\n", b->cfg.listeners, err_str(rc));
+		fprintf(stderr, "fjord server: cannot listen on %s: %s\n", b->cfg.listeners,
+		        err_str(rc));
 		return 1;
 	}
 	/* Metrics and health: useful but not essential; a busy port is only a warning. */
@@ -265,18 +272,18 @@ static int server_main(int argc, char **argv)
 		return 1;
 	}
 	LOG_INFO("fjord broker %d serving on %s:%d (advertised %s:%d), data in %s, %d topic(s), "
-		 "started in %lld ms",
-		 b->cfg.node_id, b->cfg.listen_host[0] ? b->cfg.listen_host : "*", server_port(app.srv),
-		 b->cfg.advertised_host, b->cfg.advertised_port, dir, meta_topic_count(b->meta),
-		 (long long)(clock_mono_ms() - t0));
+	         "started in %lld ms",
+	         b->cfg.node_id, b->cfg.listen_host[0] ? b->cfg.listen_host : "*",
+	         server_port(app.srv), b->cfg.advertised_host, b->cfg.advertised_port, dir,
+	         meta_topic_count(b->meta), (long long)(clock_mono_ms() - t0));
 	loop_run(b->loop);
 
 	bool clean = true;
-	http_stop(app.http);		/* no more render jobs are posted... */
-	loop_run_posted(b->loop);	/* ...and the ones already posted finish */
-	server_free(app.srv);		/* parked requests are released */
-	gc_free(b->groups);		/* after its requests, before the partitions */
-	worker_pool_free(b->workers);	/* in-flight syncs finish */
+	http_stop(app.http);          /* no more render jobs are posted... */
+	loop_run_posted(b->loop);     /* ...and the ones already posted finish */
+	server_free(app.srv);         /* parked requests are released */
+	gc_free(b->groups);           /* after its requests, before the partitions */
+	worker_pool_free(b->workers); /* in-flight syncs finish */
 	partitions_free(b->parts, clean);
 	logdir_close(b->logdir, clean); /* final sync, checkpoints, clean marker */
 	meta_close(b->meta);

@@ -17,7 +17,7 @@ struct arena_block {
 };
 
 #define ARENA_BLOCK 16384
-#define ARENA_MAX (1u << 30)
+#define ARENA_MAX   (1u << 30)
 
 void arena_init(struct arena *a)
 {

@@ -15,7 +15,7 @@ struct arena_block;
 struct arena {
 	struct arena_block *head; /* current block */
 	struct arena_block *free; /* kept for reuse after reset */
-	size_t total;		  /* bytes handed out since last reset */
+	size_t total;             /* bytes handed out since last reset */
 };
 
 void arena_init(struct arena *a);

@@ -6,11 +6,9 @@
 #ifndef FJORD_BASE_ASSERT_H
 #define FJORD_BASE_ASSERT_H
 
-void assert_fail(const char *expr, const char *file, int line)
-	__attribute__((noreturn));
+void assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 
-#define ASSERT(e) \
-	((e) ? (void)0 : assert_fail(#e, __FILE__, __LINE__))
+#define ASSERT(e) ((e) ? (void)0 : assert_fail(#e, __FILE__, __LINE__))
 #ifdef DEBUG
 #define DEBUG_ASSERT(e) ASSERT(e)
 #else
@@ -18,8 +16,8 @@ void assert_fail(const char *expr, const char *file, int line)
 #endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define UNUSED(x) ((void)(x))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define UNUSED(x)     ((void)(x))
 
 #endif

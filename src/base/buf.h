@@ -19,7 +19,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void buf_init(struct buf *b);
 void buf_release(struct buf *b);
@@ -27,8 +30,14 @@ void buf_release(struct buf *b);
 uint8_t *buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *p, size_t n);
 /* Grow len by n (after writing into buf_reserve's room). */
-static inline void buf_advance(struct buf *b, size_t n) { b->len += n; }
-static inline void buf_reset(struct buf *b) { b->len = 0; }
+static inline void buf_advance(struct buf *b, size_t n)
+{
+	b->len += n;
+}
+static inline void buf_reset(struct buf *b)
+{
+	b->len = 0;
+}
 /* Drop the first n bytes, moving the rest to the front. */
 void buf_consume(struct buf *b, size_t n);
 

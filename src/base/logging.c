@@ -42,8 +42,8 @@ void logging_write(enum log_level lvl, const char *file, int line, const char *f
 	const char *base = strrchr(file, '/');
 	base = base ? base + 1 : file;
 	int n = snprintf(msg, sizeof(msg), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s [%s:%d] ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, names[lvl], base, line);
+	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                 tm.tm_sec, ts.tv_nsec / 1000000, names[lvl], base, line);
 	if (n < 0)
 		return;
 	va_list ap;

@@ -28,7 +28,8 @@ static bool software_name_valid(struct kstr s)
 static void fill_keys(struct request *req, struct api_versions_response *resp)
 {
 	resp->n_api_keys = api_handlers_count;
-	resp->api_keys = arena_alloc(&req->arena, sizeof(*resp->api_keys) * (size_t)api_handlers_count);
+	resp->api_keys =
+	    arena_alloc(&req->arena, sizeof(*resp->api_keys) * (size_t)api_handlers_count);
 	for (int i = 0; i < api_handlers_count; i++) {
 		resp->api_keys[i].api_key = api_handlers[i].api_key;
 		resp->api_keys[i].min_version = api_handlers[i].min_version;
@@ -55,7 +56,7 @@ void handle_api_versions(struct request *req)
 	if (err) {
 		resp.error_code = KERR_INVALID_REQUEST;
 	} else if (req->api_version >= 3 && (!software_name_valid(in.client_software_name) ||
-					     !software_name_valid(in.client_software_version))) {
+	                                     !software_name_valid(in.client_software_version))) {
 		resp.error_code = KERR_INVALID_REQUEST;
 	}
 	fill_keys(req, &resp);

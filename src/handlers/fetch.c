@@ -32,7 +32,7 @@ struct fetch_park {
 	struct request *req;
 	struct fetch_request in;
 	struct fetch_response_fetchable_topic_response *out; /* reused by every try */
-	struct fetch_wait *waits; /* one per distinct partition */
+	struct fetch_wait *waits;                            /* one per distinct partition */
 	int nwaits;
 	struct loop_timer timer;
 	bool timer_armed;
@@ -66,7 +66,8 @@ static void fetch_woken(struct pwaiter *w, int err)
 
 static void fetch_timeout(struct loop_timer *t)
 {
-	struct fetch_park *pk = (struct fetch_park *)((char *)t - offsetof(struct fetch_park, timer));
+	struct fetch_park *pk =
+	    (struct fetch_park *)((char *)t - offsetof(struct fetch_park, timer));
 	pk->timer_armed = false;
 	unpark(pk);
 	fetch_try(pk, true);
@@ -83,8 +84,9 @@ static int16_t check_partition(struct partition *p, const struct fetch_request_f
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch)
 		return fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-								   : KERR_FENCED_LEADER_EPOCH;
-	if (fp->fetch_offset < plog_start_offset(p->log) || fp->fetch_offset > plog_end_offset(p->log))
+		                                                  : KERR_FENCED_LEADER_EPOCH;
+	if (fp->fetch_offset < plog_start_offset(p->log) ||
+	    fp->fetch_offset > plog_end_offset(p->log))
 		return KERR_OFFSET_OUT_OF_RANGE;
 	return KERR_NONE;
 }
@@ -101,7 +103,8 @@ static void release_slices(struct fetch_response *resp)
 }
 
 /* Bytes and records served, per partition, for the metrics. */
-static void count_out(struct broker *b, const struct fetch_request *in, const struct fetch_response *resp)
+static void count_out(struct broker *b, const struct fetch_request *in,
+                      const struct fetch_response *resp)
 {
 	for (int32_t i = 0; i < resp->n_responses; i++) {
 		const struct fetch_response_fetchable_topic_response *tr = &resp->responses[i];
@@ -111,7 +114,8 @@ static void count_out(struct broker *b, const struct fetch_request *in, const st
 			if (!pd->records.file)
 				continue;
 			if (!t)
-				t = meta_topic_find(b->meta, in->topics[i].topic.ptr, (size_t)in->topics[i].topic.len);
+				t = meta_topic_find(b->meta, in->topics[i].topic.ptr,
+				                    (size_t)in->topics[i].topic.len);
 			struct partition *p = partitions_get(t, pd->partition_index);
 			if (!p)
 				continue;
@@ -164,7 +168,9 @@ static void fetch_try(struct fetch_park *pk, bool final)
 		fetch_response_fetchable_topic_response_init(tr);
 		tr->topic = ft->topic;
 		tr->topic_id = ft->topic_id;
-		struct topic *t = ft->topic.len > 0 ? meta_topic_find(b->meta, ft->topic.ptr, (size_t)ft->topic.len) : NULL;
+		struct topic *t = ft->topic.len > 0 ? meta_topic_find(b->meta, ft->topic.ptr,
+		                                                      (size_t)ft->topic.len)
+		                                    : NULL;
 		int32_t np = ft->n_partitions > 0 ? ft->n_partitions : 0;
 		tr->n_partitions = np;
 		tr->partitions = parts;
@@ -202,7 +208,8 @@ static void fetch_try(struct fetch_park *pk, bool final)
 			if (limit > room)
 				limit = (int32_t)room;
 			struct plog_slice sl;
-			int err = plog_read(p->log, fp->fetch_offset, p->high_watermark, limit > 0 ? limit : 1, &sl);
+			int err = plog_read(p->log, fp->fetch_offset, p->high_watermark,
+			                    limit > 0 ? limit : 1, &sl);
 			if (err) {
 				pd->error_code = kafka_error_from(err);
 				any_error = true;
@@ -225,7 +232,8 @@ static void fetch_try(struct fetch_park *pk, bool final)
 		}
 	}
 	bool enough = in->min_bytes <= 0 || total >= in->min_bytes;
-	if (final || any_error || enough || in->max_wait_ms <= 0 || pk->nwaits == 0 || b->shutting_down) {
+	if (final || any_error || enough || in->max_wait_ms <= 0 || pk->nwaits == 0 ||
+	    b->shutting_down) {
 		count_out(b, in, &resp);
 		req->cancel = NULL;
 		fetch_response_encode(&req->w, req->api_version, &resp);
@@ -239,7 +247,8 @@ static void fetch_try(struct fetch_park *pk, bool final)
 	for (int i = 0; i < pk->nwaits; i++)
 		partition_wait_data(pk->waits[i].w.part, &pk->waits[i].w);
 	if (!pk->timer_armed) {
-		int64_t deadline_left = in->max_wait_ms - (clock_mono_ns() - req->received_ns) / 1000000;
+		int64_t deadline_left =
+		    in->max_wait_ms - (clock_mono_ns() - req->received_ns) / 1000000;
 		loop_timer_init(&pk->timer, fetch_timeout);
 		loop_timer_start(b->loop, &pk->timer, deadline_left);
 		pk->timer_armed = true;
@@ -263,7 +272,8 @@ void handle_fetch(struct request *req)
 	pk->out = arena_alloc(&req->arena, sizeof(*pk->out) * (size_t)(nt ? nt : 1));
 	for (int32_t i = 0; i < nt; i++) {
 		int32_t np = pk->in.topics[i].n_partitions > 0 ? pk->in.topics[i].n_partitions : 0;
-		pk->out[i].partitions = arena_alloc(&req->arena, sizeof(*pk->out[i].partitions) * (size_t)(np ? np : 1));
+		pk->out[i].partitions = arena_alloc(&req->arena, sizeof(*pk->out[i].partitions) *
+		                                                     (size_t)(np ? np : 1));
 	}
 	fetch_try(pk, false);
 }

@@ -14,10 +14,10 @@
 #include "handlers/handler.h"
 #include "proto/gen/kmsg.h"
 
-#define KEY_TYPE_GROUP 0
-#define KEY_TYPE_TRANSACTION 1
+#define KEY_TYPE_GROUP                 0
+#define KEY_TYPE_TRANSACTION           1
 #define KERR_COORDINATOR_NOT_AVAILABLE 15
-#define KERR_INVALID_GROUP_ID 24
+#define KERR_INVALID_GROUP_ID          24
 
 static int16_t lookup(struct broker *b, int8_t key_type, struct kstr key, const char **msg)
 {
@@ -62,7 +62,8 @@ void handle_find_coordinator(struct request *req)
 	} else {
 		int32_t n = in.n_coordinator_keys > 0 ? in.n_coordinator_keys : 0;
 		resp.n_coordinators = n;
-		resp.coordinators = arena_alloc(&req->arena, sizeof(*resp.coordinators) * (size_t)(n ? n : 1));
+		resp.coordinators =
+		    arena_alloc(&req->arena, sizeof(*resp.coordinators) * (size_t)(n ? n : 1));
 		for (int32_t i = 0; i < n; i++) {
 			struct find_coordinator_response_coordinator *c = &resp.coordinators[i];
 			find_coordinator_response_coordinator_init(c);

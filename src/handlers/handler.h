@@ -56,7 +56,7 @@ struct request {
 	int32_t correlation_id;
 	struct kstr client_id;
 	struct kstr client_host; /* "/127.0.0.1", Kafka's form; lives as long as the request */
-	uint8_t *frame; /* the whole request frame (after the size), owned */
+	uint8_t *frame;          /* the whole request frame (after the size), owned */
 	size_t frame_len;
 	size_t frame_cap;
 	struct rd body; /* positioned at the request body */
@@ -68,7 +68,7 @@ struct request {
 	void (*complete)(struct request *req, int how);
 	void *conn;
 	struct request *next; /* per-connection FIFO */
-	int state;	      /* server's own */
+	int state;            /* server's own */
 	/* Set by a handler that parks. */
 	void (*cancel)(struct request *req);
 	void *parked; /* handler state while parked */
@@ -76,9 +76,18 @@ struct request {
 
 enum { REQUEST_RESPOND = 0, REQUEST_NO_RESPONSE = 1, REQUEST_CLOSE = 2 };
 
-static inline void request_done(struct request *req) { req->complete(req, REQUEST_RESPOND); }
-static inline void request_done_no_response(struct request *req) { req->complete(req, REQUEST_NO_RESPONSE); }
-static inline void request_close(struct request *req) { req->complete(req, REQUEST_CLOSE); }
+static inline void request_done(struct request *req)
+{
+	req->complete(req, REQUEST_RESPOND);
+}
+static inline void request_done_no_response(struct request *req)
+{
+	req->complete(req, REQUEST_NO_RESPONSE);
+}
+static inline void request_close(struct request *req)
+{
+	req->complete(req, REQUEST_CLOSE);
+}
 
 struct api_handler {
 	int16_t api_key;
@@ -135,6 +144,7 @@ void handle_describe_log_dirs(struct request *req);
 void api_versions_encode_unsupported(struct request *req);
 
 /* Create a topic with the broker defaults (auto-create); NULL on failure. */
-struct topic *broker_auto_create_topic(struct broker *b, const char *name, size_t len, int16_t *kafka_err);
+struct topic *broker_auto_create_topic(struct broker *b, const char *name, size_t len,
+                                       int16_t *kafka_err);
 
 #endif

@@ -10,21 +10,22 @@
 #include "proto/gen/kmsg.h"
 #include "repl/partition.h"
 
-#define TS_LATEST (-1)
-#define TS_EARLIEST (-2)
-#define TS_MAX_TIMESTAMP (-3)
+#define TS_LATEST         (-1)
+#define TS_EARLIEST       (-2)
+#define TS_MAX_TIMESTAMP  (-3)
 #define TS_EARLIEST_LOCAL (-4)
 
 static void lookup(struct partition *p, int16_t version,
-		   const struct list_offsets_request_list_offsets_partition *in,
-		   struct list_offsets_response_list_offsets_partition_response *out)
+                   const struct list_offsets_request_list_offsets_partition *in,
+                   struct list_offsets_response_list_offsets_partition_response *out)
 {
 	out->timestamp = -1;
 	out->offset = -1;
 	out->leader_epoch = p->leader_epoch;
 	if (in->current_leader_epoch >= 0 && in->current_leader_epoch != p->leader_epoch) {
-		out->error_code = in->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-									      : KERR_FENCED_LEADER_EPOCH;
+		out->error_code = in->current_leader_epoch > p->leader_epoch
+		                      ? KERR_UNKNOWN_LEADER_EPOCH
+		                      : KERR_FENCED_LEADER_EPOCH;
 		return;
 	}
 	int64_t ts = in->timestamp;
@@ -77,12 +78,16 @@ void handle_list_offsets(struct request *req)
 		struct list_offsets_response_list_offsets_topic_response *ot = &resp.topics[i];
 		list_offsets_response_list_offsets_topic_response_init(ot);
 		ot->name = it->name;
-		struct topic *t = it->name.len > 0 ? meta_topic_find(b->meta, it->name.ptr, (size_t)it->name.len) : NULL;
+		struct topic *t = it->name.len > 0
+		                      ? meta_topic_find(b->meta, it->name.ptr, (size_t)it->name.len)
+		                      : NULL;
 		int32_t np = it->n_partitions > 0 ? it->n_partitions : 0;
 		ot->n_partitions = np;
-		ot->partitions = arena_alloc(&req->arena, sizeof(*ot->partitions) * (size_t)(np ? np : 1));
+		ot->partitions =
+		    arena_alloc(&req->arena, sizeof(*ot->partitions) * (size_t)(np ? np : 1));
 		for (int32_t k = 0; k < np; k++) {
-			struct list_offsets_response_list_offsets_partition_response *op = &ot->partitions[k];
+			struct list_offsets_response_list_offsets_partition_response *op =
+			    &ot->partitions[k];
 			list_offsets_response_list_offsets_partition_response_init(op);
 			op->partition_index = it->partitions[k].partition_index;
 			op->timestamp = -1;

@@ -19,7 +19,7 @@ static int32_t *one_node(struct request *req)
 }
 
 static void fill_topic(struct request *req, struct topic *t,
-		       struct metadata_response_metadata_response_topic *out)
+                       struct metadata_response_metadata_response_topic *out)
 {
 	out->error_code = KERR_NONE;
 	out->name.ptr = t->name;
@@ -27,7 +27,8 @@ static void fill_topic(struct request *req, struct topic *t,
 	out->topic_id = t->id;
 	out->is_internal = t->internal;
 	out->n_partitions = t->partitions;
-	out->partitions = arena_alloc(&req->arena, sizeof(*out->partitions) * (size_t)t->partitions);
+	out->partitions =
+	    arena_alloc(&req->arena, sizeof(*out->partitions) * (size_t)t->partitions);
 	int32_t *node = one_node(req);
 	for (int32_t i = 0; i < t->partitions; i++) {
 		struct metadata_response_metadata_response_partition *p = &out->partitions[i];
@@ -78,9 +79,10 @@ void handle_metadata(struct request *req)
 		}
 	} else {
 		bool may_create = b->cfg.auto_create_topics_enable &&
-				  (req->api_version < 4 || in.allow_auto_topic_creation);
+		                  (req->api_version < 4 || in.allow_auto_topic_creation);
 		resp.n_topics = in.n_topics;
-		resp.topics = arena_alloc(&req->arena, sizeof(*resp.topics) * (size_t)(in.n_topics ? in.n_topics : 1));
+		resp.topics = arena_alloc(&req->arena, sizeof(*resp.topics) *
+		                                           (size_t)(in.n_topics ? in.n_topics : 1));
 		for (int32_t i = 0; i < in.n_topics; i++) {
 			struct metadata_request_metadata_request_topic *rt = &in.topics[i];
 			struct metadata_response_metadata_response_topic *out = &resp.topics[i];
@@ -102,7 +104,8 @@ void handle_metadata(struct request *req)
 				continue;
 			}
 			char msg[256];
-			if (meta_topic_name_valid(rt->name.ptr, (size_t)rt->name.len, msg, sizeof(msg))) {
+			if (meta_topic_name_valid(rt->name.ptr, (size_t)rt->name.len, msg,
+			                          sizeof(msg))) {
 				out->error_code = KERR_INVALID_TOPIC_EXCEPTION;
 				continue;
 			}

@@ -52,7 +52,8 @@ static void produce_woken(struct pwaiter *w, int err)
 {
 	struct produce_wait *pw = (struct produce_wait *)w;
 	if (err) {
-		pw->out->error_code = err == ERR_NOT_FOUND ? KERR_UNKNOWN_TOPIC_OR_PARTITION : kafka_error_from(err);
+		pw->out->error_code =
+		    err == ERR_NOT_FOUND ? KERR_UNKNOWN_TOPIC_OR_PARTITION : kafka_error_from(err);
 		pw->out->base_offset = -1;
 	}
 	if (--pw->park->pending == 0)
@@ -85,15 +86,17 @@ static int check_keys(const uint8_t *batch, size_t len)
 	return rc < 0 ? rc : 0;
 }
 
-static int16_t validate(struct request *req, struct topic *t, struct krecords rec, struct batch_header *h,
-			const char **msg)
+static int16_t validate(struct request *req, struct topic *t, struct krecords rec,
+                        struct batch_header *h, const char **msg)
 {
 	if (rec.len <= 0 || !rec.ptr) {
-		*msg = "Produce requests with version 3+ must have at least one record batch per partition.";
+		*msg = "Produce requests with version 3+ must have at least one record batch per "
+		       "partition.";
 		return KERR_INVALID_RECORD;
 	}
 	if (rec.len > t->cfg.max_message_bytes) {
-		*msg = "The request included a message larger than the max message size the server will accept.";
+		*msg = "The request included a message larger than the max message size the server "
+		       "will accept.";
 		return KERR_MESSAGE_TOO_LARGE;
 	}
 	int nb = batch_count(rec.ptr, (size_t)rec.len);
@@ -102,7 +105,8 @@ static int16_t validate(struct request *req, struct topic *t, struct krecords re
 		return KERR_CORRUPT_MESSAGE;
 	}
 	if (nb != 1) {
-		*msg = "Produce requests with version 3+ must have exactly one record batch per partition.";
+		*msg = "Produce requests with version 3+ must have exactly one record batch per "
+		       "partition.";
 		return KERR_INVALID_RECORD;
 	}
 	if (rec.len > BATCH_OFF_MAGIC && rec.ptr[BATCH_OFF_MAGIC] != 2) {
@@ -138,11 +142,13 @@ static int16_t validate(struct request *req, struct topic *t, struct krecords re
 		int64_t now = clock_now_ms();
 		int64_t before = t->cfg.message_timestamp_before_max_ms;
 		int64_t after = t->cfg.message_timestamp_after_max_ms;
-		int64_t lo = h->base_timestamp < h->max_timestamp ? h->base_timestamp : h->max_timestamp;
+		int64_t lo =
+		    h->base_timestamp < h->max_timestamp ? h->base_timestamp : h->max_timestamp;
 		if ((before != INT64_MAX && lo < now - before) ||
 		    (after != INT64_MAX && h->max_timestamp > now + after)) {
-			*msg = "Timestamp of the batch is out of range "
-			       "(message.timestamp.before.max.ms / message.timestamp.after.max.ms).";
+			*msg =
+			    "Timestamp of the batch is out of range "
+			    "(message.timestamp.before.max.ms / message.timestamp.after.max.ms).";
 			return KERR_INVALID_TIMESTAMP;
 		}
 	}
@@ -176,10 +182,13 @@ void handle_produce(struct request *req)
 	int32_t nt = in.n_topic_data > 0 ? in.n_topic_data : 0;
 	int total_parts = 0;
 	for (int32_t i = 0; i < nt; i++)
-		total_parts += in.topic_data[i].n_partition_data > 0 ? in.topic_data[i].n_partition_data : 0;
-	pk->waits = arena_alloc(&req->arena, sizeof(*pk->waits) * (size_t)(total_parts ? total_parts : 1));
+		total_parts +=
+		    in.topic_data[i].n_partition_data > 0 ? in.topic_data[i].n_partition_data : 0;
+	pk->waits =
+	    arena_alloc(&req->arena, sizeof(*pk->waits) * (size_t)(total_parts ? total_parts : 1));
 	resp->n_responses = nt;
-	resp->responses = arena_alloc(&req->arena, sizeof(*resp->responses) * (size_t)(nt ? nt : 1));
+	resp->responses =
+	    arena_alloc(&req->arena, sizeof(*resp->responses) * (size_t)(nt ? nt : 1));
 	bool acks_valid = in.acks == 0 || in.acks == 1 || in.acks == -1;
 	bool wait_durable = in.acks != 0;
 	int64_t now = clock_now_ms();
@@ -190,13 +199,17 @@ void handle_produce(struct request *req)
 		produce_response_topic_produce_response_init(tr);
 		tr->name = td->name;
 		tr->topic_id = td->topic_id;
-		struct topic *t = td->name.len > 0 ? meta_topic_find(b->meta, td->name.ptr, (size_t)td->name.len) : NULL;
+		struct topic *t = td->name.len > 0
+		                      ? meta_topic_find(b->meta, td->name.ptr, (size_t)td->name.len)
+		                      : NULL;
 		int32_t np = td->n_partition_data > 0 ? td->n_partition_data : 0;
 		tr->n_partition_responses = np;
-		tr->partition_responses = arena_alloc(&req->arena, sizeof(*tr->partition_responses) * (size_t)(np ? np : 1));
+		tr->partition_responses = arena_alloc(
+		    &req->arena, sizeof(*tr->partition_responses) * (size_t)(np ? np : 1));
 		for (int32_t k = 0; k < np; k++) {
 			struct produce_request_partition_produce_data *pd = &td->partition_data[k];
-			struct produce_response_partition_produce_response *pr = &tr->partition_responses[k];
+			struct produce_response_partition_produce_response *pr =
+			    &tr->partition_responses[k];
 			produce_response_partition_produce_response_init(pr);
 			pr->index = pd->index;
 			pr->base_offset = -1;
@@ -224,12 +237,14 @@ void handle_produce(struct request *req)
 				pr->error_code = code;
 				pr->error_message = kstr_c(msg);
 				LOG_DEBUG("produce to %s-%d rejected: %s (%s)", t->name, pd->index,
-					  kafka_error_name(code), msg);
+				          kafka_error_name(code), msg);
 				continue;
 			}
 			struct plog_append_result res;
-			/* The batch is rewritten in place inside the request frame, which we own. */
-			int err = partition_append(p, (uint8_t *)pd->records.ptr, (size_t)pd->records.len, now, &res);
+			/* The batch is rewritten in place inside the request frame, which we own.
+			 */
+			int err = partition_append(p, (uint8_t *)pd->records.ptr,
+			                           (size_t)pd->records.len, now, &res);
 			if (err) {
 				pr->error_code = kafka_error_from(err);
 				continue;

@@ -19,31 +19,38 @@
  * and a message for the client in msg.
  */
 static int16_t create_topic(struct broker *b, const char *name, size_t len, int32_t partitions,
-			    int16_t rf, const struct config_kv *kv, int nkv, bool validate_only,
-			    struct topic **out, char *msg, size_t msglen)
+                            int16_t rf, const struct config_kv *kv, int nkv, bool validate_only,
+                            struct topic **out, char *msg, size_t msglen)
 {
 	msg[0] = 0;
 	char nm[256];
 	if (len >= sizeof(nm)) {
-		snprintf(msg, msglen, "Topic name is illegal, it can't be longer than 249 characters.");
+		snprintf(msg, msglen,
+		         "Topic name is illegal, it can't be longer than 249 characters.");
 		return KERR_INVALID_TOPIC_EXCEPTION;
 	}
 	memcpy(nm, name, len);
 	nm[len] = 0;
 	struct topic *t = NULL;
 	enum meta_fail fail = META_FAIL_NONE;
-	int err = meta_topic_create_ex(b->meta, nm, partitions, rf, kv, nkv, validate_only, &t, &fail,
-				       msg, msglen);
+	int err = meta_topic_create_ex(b->meta, nm, partitions, rf, kv, nkv, validate_only, &t,
+	                               &fail, msg, msglen);
 	switch (fail) {
-	case META_FAIL_NONE: break;
-	case META_FAIL_NAME: return KERR_INVALID_TOPIC_EXCEPTION;
+	case META_FAIL_NONE:
+		break;
+	case META_FAIL_NAME:
+		return KERR_INVALID_TOPIC_EXCEPTION;
 	case META_FAIL_EXISTS:
 		snprintf(msg, msglen, "Topic '%s' already exists.", nm);
 		return KERR_TOPIC_ALREADY_EXISTS;
-	case META_FAIL_PARTITIONS: return KERR_INVALID_PARTITIONS;
-	case META_FAIL_REPLICATION: return KERR_INVALID_REPLICATION_FACTOR;
-	case META_FAIL_CONFIG: return KERR_INVALID_CONFIG;
-	default: break;
+	case META_FAIL_PARTITIONS:
+		return KERR_INVALID_PARTITIONS;
+	case META_FAIL_REPLICATION:
+		return KERR_INVALID_REPLICATION_FACTOR;
+	case META_FAIL_CONFIG:
+		return KERR_INVALID_CONFIG;
+	default:
+		break;
 	}
 	if (err) {
 		if (!msg[0])
@@ -64,7 +71,8 @@ static int16_t create_topic(struct broker *b, const char *name, size_t len, int3
 	return KERR_NONE;
 }
 
-struct topic *broker_auto_create_topic(struct broker *b, const char *name, size_t len, int16_t *kafka_err)
+struct topic *broker_auto_create_topic(struct broker *b, const char *name, size_t len,
+                                       int16_t *kafka_err)
 {
 	char msg[512];
 	struct topic *t = NULL;
@@ -82,7 +90,8 @@ static bool seen_before(const struct create_topics_request *in, int32_t i)
 {
 	for (int32_t k = 0; k < i; k++)
 		if (in->topics[k].name.len == in->topics[i].name.len &&
-		    !memcmp(in->topics[k].name.ptr, in->topics[i].name.ptr, (size_t)in->topics[i].name.len))
+		    !memcmp(in->topics[k].name.ptr, in->topics[i].name.ptr,
+		            (size_t)in->topics[i].name.len))
 			return true;
 	return false;
 }
@@ -115,21 +124,28 @@ void handle_create_topics(struct request *req)
 		int16_t code = KERR_NONE;
 		if (seen_before(&in, i)) {
 			code = KERR_INVALID_REQUEST;
-			snprintf(msg, 512, "Create topics request from client contains a duplicate topic.");
+			snprintf(msg, 512,
+			         "Create topics request from client contains a duplicate topic.");
 		} else if (ct->n_assignments > 0) {
 			/* Manual assignment: every replica must be this node, one per partition. */
 			if (partitions != -1 || rf != -1) {
 				code = KERR_INVALID_REQUEST;
-				snprintf(msg, 512, "Both numPartitions or replicationFactor and "
-						   "replicasAssignments were set. Both cannot be used at the same time.");
+				snprintf(msg, 512,
+				         "Both numPartitions or replicationFactor and "
+				         "replicasAssignments were set. Both cannot be used at the "
+				         "same time.");
 			}
 			for (int32_t k = 0; !code && k < ct->n_assignments; k++) {
-				const struct create_topics_request_creatable_replica_assignment *as = &ct->assignments[k];
+				const struct create_topics_request_creatable_replica_assignment
+				    *as = &ct->assignments[k];
 				if (as->partition_index != k || as->n_broker_ids != 1 ||
 				    as->broker_ids[0] != b->cfg.node_id) {
 					code = KERR_INVALID_REPLICA_ASSIGNMENT;
-					snprintf(msg, 512, "Invalid replica assignment for partition %d: only "
-							   "broker %d exists.", as->partition_index, b->cfg.node_id);
+					snprintf(
+					    msg, 512,
+					    "Invalid replica assignment for partition %d: only "
+					    "broker %d exists.",
+					    as->partition_index, b->cfg.node_id);
 				}
 			}
 			partitions = ct->n_assignments;
@@ -138,20 +154,26 @@ void handle_create_topics(struct request *req)
 		struct topic *t = NULL;
 		if (!code) {
 			int nkv = ct->n_configs > 0 ? ct->n_configs : 0;
-			struct config_kv *kv = arena_alloc(&req->arena, sizeof(*kv) * (size_t)(nkv ? nkv : 1));
+			struct config_kv *kv =
+			    arena_alloc(&req->arena, sizeof(*kv) * (size_t)(nkv ? nkv : 1));
 			for (int k = 0; k < nkv; k++) {
 				struct kstr name = ct->configs[k].name, val = ct->configs[k].value;
-				kv[k].key = arena_strndup(&req->arena, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
+				kv[k].key = arena_strndup(&req->arena, name.ptr ? name.ptr : "",
+				                          name.len > 0 ? (size_t)name.len : 0);
 				kv[k].value = val.len < 0 ? NULL
-							  : arena_strndup(&req->arena, val.ptr, (size_t)val.len);
+				                          : arena_strndup(&req->arena, val.ptr,
+				                                          (size_t)val.len);
 			}
-			code = create_topic(b, ct->name.ptr, ct->name.len > 0 ? (size_t)ct->name.len : 0,
-					    partitions, rf, kv, nkv, in.validate_only, &t, msg, 512);
+			code = create_topic(b, ct->name.ptr,
+			                    ct->name.len > 0 ? (size_t)ct->name.len : 0, partitions,
+			                    rf, kv, nkv, in.validate_only, &t, msg, 512);
 		}
 		r->error_code = code;
 		r->error_message = code ? kstr_c(msg) : kstr_null();
 		if (!code) {
-			r->num_partitions = t ? t->partitions : (partitions == -1 ? b->cfg.num_partitions : partitions);
+			r->num_partitions =
+			    t ? t->partitions
+			      : (partitions == -1 ? b->cfg.num_partitions : partitions);
 			r->replication_factor = 1;
 			if (t)
 				r->topic_id = t->id;
@@ -182,10 +204,12 @@ void handle_delete_topics(struct request *req)
 		struct kstr name = in.topic_names[i];
 		r->name = name;
 		r->error_message = kstr_null();
-		struct topic *t = name.len > 0 ? meta_topic_find(b->meta, name.ptr, (size_t)name.len) : NULL;
+		struct topic *t =
+		    name.len > 0 ? meta_topic_find(b->meta, name.ptr, (size_t)name.len) : NULL;
 		if (!t) {
 			r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-			r->error_message = kstr_c("This server does not host this topic-partition.");
+			r->error_message =
+			    kstr_c("This server does not host this topic-partition.");
 			continue;
 		}
 		if (!b->cfg.delete_topic_enable) {

@@ -224,7 +224,10 @@ static void run_posted(struct loop *l)
 		p[i].fn(p[i].arg);
 }
 
-void loop_run_posted(struct loop *l) { run_posted(l); }
+void loop_run_posted(struct loop *l)
+{
+	run_posted(l);
+}
 
 void loop_add_before_sleep(struct loop *l, void (*fn)(void *arg), void *arg)
 {
@@ -242,7 +245,10 @@ void loop_stop(struct loop *l)
 	(void)w;
 }
 
-int64_t loop_now_ms(const struct loop *l) { return l->now_ms; }
+int64_t loop_now_ms(const struct loop *l)
+{
+	return l->now_ms;
+}
 
 int loop_run(struct loop *l)
 {

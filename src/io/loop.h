@@ -27,7 +27,7 @@ struct loop_io {
 
 struct loop_timer {
 	int64_t deadline_ms; /* monotonic */
-	int heap_idx;	     /* -1 when not armed */
+	int heap_idx;        /* -1 when not armed */
 	void (*cb)(struct loop_timer *t);
 };
 
@@ -48,7 +48,10 @@ static inline void loop_timer_init(struct loop_timer *t, void (*cb)(struct loop_
 /* (Re)arm t to fire once after delay_ms. */
 void loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms);
 void loop_timer_stop(struct loop *l, struct loop_timer *t);
-static inline bool loop_timer_armed(const struct loop_timer *t) { return t->heap_idx >= 0; }
+static inline bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->heap_idx >= 0;
+}
 
 /* Any thread: run fn(arg) on the loop thread soon. */
 void loop_post(struct loop *l, void (*fn)(void *arg), void *arg);

@@ -92,7 +92,8 @@ void worker_pool_free(struct worker_pool *w)
 	free(w);
 }
 
-void worker_submit(struct worker_pool *w, void (*run)(void *arg), void (*done)(void *arg), void *arg)
+void worker_submit(struct worker_pool *w, void (*run)(void *arg), void (*done)(void *arg),
+                   void *arg)
 {
 	struct job *j = malloc(sizeof(*j));
 	ASSERT(j);

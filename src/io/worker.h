@@ -14,6 +14,7 @@ int worker_pool_new(struct loop *l, int nthreads, struct worker_pool **out);
  * loop run only if the loop runs again. */
 void worker_pool_free(struct worker_pool *w);
 /* Loop thread (or any): queue a job. done may be NULL. */
-void worker_submit(struct worker_pool *w, void (*run)(void *arg), void (*done)(void *arg), void *arg);
+void worker_submit(struct worker_pool *w, void (*run)(void *arg), void (*done)(void *arg),
+                   void *arg);
 
 #endif

@@ -39,14 +39,14 @@
 #include "proto/wire.h"
 
 struct log_config {
-	int64_t segment_bytes;	       /* segment.bytes (log.segment.bytes), 1 GiB */
-	int64_t segment_ms;	       /* segment.ms (log.roll.ms), 7 days */
-	int64_t retention_ms;	       /* retention.ms, 7 days; -1 = forever */
-	int64_t retention_bytes;       /* retention.bytes, -1 = unlimited */
-	int32_t index_interval_bytes;  /* index.interval.bytes, 4096 */
-	int32_t segment_index_bytes;   /* segment.index.bytes, 10 MiB: roll when an index is full */
-	int64_t file_delete_delay_ms;  /* file.delete.delay.ms, 60000 */
-	bool log_append_time;	       /* message.timestamp.type=LogAppendTime */
+	int64_t segment_bytes;        /* segment.bytes (log.segment.bytes), 1 GiB */
+	int64_t segment_ms;           /* segment.ms (log.roll.ms), 7 days */
+	int64_t retention_ms;         /* retention.ms, 7 days; -1 = forever */
+	int64_t retention_bytes;      /* retention.bytes, -1 = unlimited */
+	int32_t index_interval_bytes; /* index.interval.bytes, 4096 */
+	int32_t segment_index_bytes;  /* segment.index.bytes, 10 MiB: roll when an index is full */
+	int64_t file_delete_delay_ms; /* file.delete.delay.ms, 60000 */
+	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
 };
 
 /* Fill cfg with Kafka's defaults. */
@@ -62,13 +62,14 @@ struct plog;
  */
 int logdir_open(const char *path, struct logdir **out);
 /* Call cb for each partition folder found on disk (not the -delete ones). */
-void logdir_scan(struct logdir *d, void (*cb)(void *arg, const char *topic, int32_t partition), void *arg);
+void logdir_scan(struct logdir *d, void (*cb)(void *arg, const char *topic, int32_t partition),
+                 void *arg);
 /*
  * Open (recovering as needed) or, with create, create the log of a partition.
  * The logdir keeps track of it for checkpoints; cfg is copied.
  */
 int logdir_open_log(struct logdir *d, const char *topic, int32_t partition,
-		    const struct log_config *cfg, bool create, struct plog **out);
+                    const struct log_config *cfg, bool create, struct plog **out);
 /*
  * Remove a partition: closes l, renames its folder to
  * "<topic>-<partition>.<random>-delete" and removes the files in the
@@ -91,9 +92,9 @@ int32_t plog_partition(const struct plog *l);
 int64_t plog_start_offset(const struct plog *l);   /* log start offset */
 int64_t plog_end_offset(const struct plog *l);     /* next offset to assign (LEO) */
 int64_t plog_durable_offset(const struct plog *l); /* every offset below is fsynced */
-int64_t plog_size_bytes(const struct plog *l);	   /* bytes in all segments */
+int64_t plog_size_bytes(const struct plog *l);     /* bytes in all segments */
 int plog_segment_count(const struct plog *l);
-bool plog_failed(const struct plog *l);		   /* in storage-error state */
+bool plog_failed(const struct plog *l); /* in storage-error state */
 /* Messages appended since the last completed sync (for flush.messages). */
 int64_t plog_unflushed_messages(const struct plog *l);
 
@@ -112,8 +113,8 @@ struct plog_append_result {
  * passed, or an index is full. Never syncs.
  * Errors: ERR_STORAGE (write failed, or the log had already failed).
  */
-int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch,
-		int64_t now_ms, struct plog_append_result *res);
+int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch, int64_t now_ms,
+                struct plog_append_result *res);
 
 /*
  * A byte range of whole batches in one segment file. ref.release must be
@@ -122,8 +123,8 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
  */
 struct plog_slice {
 	struct wire_fileref ref; /* ref.len == 0 when there is nothing to read */
-	int64_t first_offset;	 /* base offset of the first batch in the range */
-	int64_t next_offset;	 /* offset after the last batch in the range */
+	int64_t first_offset;    /* base offset of the first batch in the range */
+	int64_t next_offset;     /* offset after the last batch in the range */
 };
 
 /*
@@ -135,7 +136,7 @@ struct plog_slice {
  * Errors: ERR_OUT_OF_RANGE if offset < log start or offset > log end.
  */
 int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
-	      struct plog_slice *out);
+              struct plog_slice *out);
 
 /*
  * ListOffsets by timestamp: the first offset whose record timestamp is >= ts
@@ -165,7 +166,8 @@ int plog_enforce_retention(struct plog *l, int64_t now_ms);
 
 /* Leader epochs (for OffsetForLeaderEpoch): the end offset of epoch, i.e. the
  * start offset of the next larger epoch, or the log end for the latest one. */
-int plog_end_offset_for_epoch(struct plog *l, int32_t epoch, int32_t *found_epoch, int64_t *end_offset);
+int plog_end_offset_for_epoch(struct plog *l, int32_t epoch, int32_t *found_epoch,
+                              int64_t *end_offset);
 
 /*
  * Group commit. prepare() captures what must be synced to make everything
@@ -178,11 +180,11 @@ struct plog_sync {
 	struct plog *log;
 	int64_t target_offset; /* durable offset once this completes */
 	int nfds;
-	int fds[4];	      /* dup'ed descriptors to fdatasync, closed by complete */
-	int dir_fd;	      /* -1, or a directory to fsync */
-	int parent_dir_fd;    /* -1, or the log directory (a partition folder was created) */
-	int err;	      /* set by run */
-	int64_t latency_ns;   /* measured by run */
+	int fds[4];         /* dup'ed descriptors to fdatasync, closed by complete */
+	int dir_fd;         /* -1, or a directory to fsync */
+	int parent_dir_fd;  /* -1, or the log directory (a partition folder was created) */
+	int err;            /* set by run */
+	int64_t latency_ns; /* measured by run */
 };
 int plog_sync_prepare(struct plog *l, struct plog_sync *s);
 void plog_sync_run(struct plog_sync *s); /* any thread */
@@ -260,15 +262,15 @@ void plog_clean_params_default(struct plog_clean_params *p);
 
 /* What the cleaner sees in a log now (loop thread; may read a few headers). */
 struct plog_clean_info {
-	int64_t clean_point;  /* first offset not yet cleaned */
+	int64_t clean_point;   /* first offset not yet cleaned */
 	int64_t cleanable_end; /* first offset the cleaner may not touch */
 	int64_t clean_bytes, dirty_bytes;
-	double dirty_ratio;   /* dirty / (clean + dirty) of the cleanable range */
-	bool must_clean;      /* max compaction lag or a delete horizon is due */
-	bool cleanable;       /* a cleaning would be started now */
+	double dirty_ratio; /* dirty / (clean + dirty) of the cleanable range */
+	bool must_clean;    /* max compaction lag or a delete horizon is due */
+	bool cleanable;     /* a cleaning would be started now */
 };
 int plog_clean_check(struct plog *l, int64_t now_ms, const struct plog_clean_params *p,
-		     struct plog_clean_info *info);
+                     struct plog_clean_info *info);
 
 struct plog_clean_job;
 /*
@@ -277,7 +279,7 @@ struct plog_clean_job;
  * failed log). The job holds references to the segments it reads.
  */
 int plog_clean_prepare(struct plog *l, int64_t now_ms, const struct plog_clean_params *p,
-		       struct plog_clean_job **out);
+                       struct plog_clean_job **out);
 /* Any thread (a worker): build the key map, write and fsync cleaned files. */
 void plog_clean_run(struct plog_clean_job *j);
 /*

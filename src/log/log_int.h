@@ -112,8 +112,8 @@ struct plog {
 	int64_t hw;
 	int64_t size_bytes;
 	bool failed;
-	bool fail_sticky;	   /* failed in a way only a reopen repairs (cleaner swap, truncation) */
-	bool recover_logged;	   /* a failed recovery attempt was logged this episode */
+	bool fail_sticky;    /* failed in a way only a reopen repairs (cleaner swap, truncation) */
+	bool recover_logged; /* a failed recovery attempt was logged this episode */
 	int64_t read_offline_from; /* reads at or above fail: corrupt data found there */
 	int64_t unflushed;
 
@@ -280,8 +280,8 @@ struct clean_seg {
 	struct segment *seg; /* a reference */
 	int64_t base, end;   /* end: offset after the segment (next base) */
 	int64_t size;
-	int fd;              /* seg->fd, open for the job's lifetime */
-	bool dirty;          /* holds offsets at or above the clean point */
+	int fd;     /* seg->fd, open for the job's lifetime */
+	bool dirty; /* holds offsets at or above the clean point */
 };
 
 /* Input segments [first, first + n) rewritten into one cleaned segment. */
@@ -299,16 +299,16 @@ struct plog_clean_job {
 	struct plog_clean_params params;
 	struct log_config cfg;
 	uint64_t trunc_gen;
-	int64_t clean_point;   /* first dirty offset */
-	int64_t end;           /* first offset not cleanable */
+	int64_t clean_point; /* first dirty offset */
+	int64_t end;         /* first offset not cleanable */
 	struct clean_seg *segs;
 	int nsegs;
 	/* Results of run(). */
 	int err;
-	int64_t clean_end;     /* the new clean point */
+	int64_t clean_end; /* the new clean point */
 	struct clean_group *groups;
 	int ngroups;
-	int64_t horizon_min;   /* earliest delete horizon kept; 0 none */
+	int64_t horizon_min; /* earliest delete horizon kept; 0 none */
 	int64_t records_in, records_out, bytes_in, bytes_out;
 };
 

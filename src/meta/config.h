@@ -46,11 +46,12 @@ struct broker_config {
 	int32_t max_connections_per_ip;          /* Int.MAX */
 	int32_t num_io_threads;                  /* our worker threads for fsync etc. */
 	char log_level[16];                      /* log4j.root.level-like: "INFO" */
-	char http_listener[256];                 /* fjord.http.listener: "host:port" of /metrics and /health; "" = off */
-	struct log_config log;       /* log.segment.bytes, log.retention.*, log.roll.*, ... */
-	char compression_type[16];   /* "producer" */
-	char cleanup_policy[32];     /* log.cleanup.policy: "delete" */
-	int32_t min_insync_replicas; /* 1 */
+	char http_listener[256];   /* fjord.http.listener: "host:port" of /metrics and /health; "" =
+	                              off */
+	struct log_config log;     /* log.segment.bytes, log.retention.*, log.roll.*, ... */
+	char compression_type[16]; /* "producer" */
+	char cleanup_policy[32];   /* log.cleanup.policy: "delete" */
+	int32_t min_insync_replicas;              /* 1 */
 	int32_t offsets_topic_num_partitions;     /* 50 */
 	int16_t offsets_topic_replication_factor; /* 1 on a single node (Kafka: 3) */
 	int64_t group_initial_rebalance_delay_ms; /* 3000 */

@@ -131,7 +131,8 @@ static const struct config_def broker_defs[] = {
     B_UNUSED("zookeeper.connection.timeout.ms", CONFIG_TYPE_INT, NULL, CONFIG_F_NULLABLE),
     B_UNUSED("metadata.log.dir", CONFIG_TYPE_STRING, NULL, CONFIG_F_NULLABLE),
     B_STR("fjord.log.level", CONFIG_TYPE_STRING, log_level, "INFO", NULL, 0, check_log_level),
-    B_STR("fjord.http.listener", CONFIG_TYPE_STRING, http_listener, "127.0.0.1:9644", NULL, 0, NULL),
+    B_STR("fjord.http.listener", CONFIG_TYPE_STRING, http_listener, "127.0.0.1:9644", NULL, 0,
+          NULL),
 
     /* Network and threads. */
     B_INT("message.max.bytes", message_max_bytes, "1048588", 0),

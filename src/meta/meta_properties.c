@@ -18,7 +18,7 @@
 static void random_id(char *out)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint8_t b[16];
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		for (size_t i = 0; i < sizeof(b); i++)
@@ -46,9 +46,10 @@ static int write_file(const char *dir, int32_t node_id, const char *cluster_id)
 	random_id(dirid);
 	snprintf(path, sizeof(path), "%s/meta.properties", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int n = snprintf(text, sizeof(text),
-			 "#\n#Written by fjord\nversion=1\nnode.id=%d\ncluster.id=%s\ndirectory.id=%s\n",
-			 node_id, cluster_id, dirid);
+	int n = snprintf(
+	    text, sizeof(text),
+	    "#\n#Written by fjord\nversion=1\nnode.id=%d\ncluster.id=%s\ndirectory.id=%s\n",
+	    node_id, cluster_id, dirid);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
@@ -69,7 +70,7 @@ static int write_file(const char *dir, int32_t node_id, const char *cluster_id)
 }
 
 int meta_properties_load(const char *dir, int32_t node_id, char *cluster_id, size_t idlen,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/meta.properties", dir);
@@ -102,9 +103,9 @@ int meta_properties_load(const char *dir, int32_t node_id, char *cluster_id, siz
 	fclose(f);
 	if (stored_node >= 0 && stored_node != node_id) {
 		snprintf(err, errlen,
-			 "%s says node.id=%ld but the configuration says node.id=%d: this log "
-			 "directory belongs to another broker",
-			 path, stored_node, node_id);
+		         "%s says node.id=%ld but the configuration says node.id=%d: this log "
+		         "directory belongs to another broker",
+		         path, stored_node, node_id);
 		return ERR_INVALID_CONFIG;
 	}
 	if (!cluster_id[0]) {

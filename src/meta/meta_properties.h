@@ -16,6 +16,6 @@
  * message in err (node id mismatch, unreadable file), or -errno.
  */
 int meta_properties_load(const char *dir, int32_t node_id, char *cluster_id, size_t idlen,
-			 char *err, size_t errlen);
+                         char *err, size_t errlen);
 
 #endif

@@ -10,8 +10,8 @@
 #include <string.h>
 
 const double histogram_bounds[HISTOGRAM_BUCKETS] = {
-	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-	0.025,	 0.05,	 0.1,	  0.25,	  0.5,	 1.0,	 2.5,	10.0,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025,   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   10.0,
 };
 
 void histogram_observe(struct histogram *h, double seconds)
@@ -73,7 +73,8 @@ void metrics_sample_i(struct buf *out, const char *name, const char *labels, int
 		appendf(out, "%s %lld\n", name, (long long)value);
 }
 
-void metrics_histogram(struct buf *out, const char *name, const char *labels, const struct histogram *h)
+void metrics_histogram(struct buf *out, const char *name, const char *labels,
+                       const struct histogram *h)
 {
 	const char *sep = labels && labels[0] ? "," : "";
 	const char *l = labels ? labels : "";
@@ -82,9 +83,11 @@ void metrics_histogram(struct buf *out, const char *name, const char *labels, co
 		cum += h->counts[i];
 		char b[32];
 		value_text(b, sizeof(b), histogram_bounds[i]);
-		if (histogram_bounds[i] < 1 || histogram_bounds[i] != (double)(int64_t)histogram_bounds[i])
+		if (histogram_bounds[i] < 1 ||
+		    histogram_bounds[i] != (double)(int64_t)histogram_bounds[i])
 			snprintf(b, sizeof(b), "%g", histogram_bounds[i]);
-		appendf(out, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, l, sep, b, (unsigned long long)cum);
+		appendf(out, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, l, sep, b,
+		        (unsigned long long)cum);
 	}
 	cum += h->counts[HISTOGRAM_BUCKETS];
 	appendf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, l, sep, (unsigned long long)cum);

@@ -32,7 +32,8 @@ void metrics_header(struct buf *out, const char *name, const char *type, const c
 void metrics_sample(struct buf *out, const char *name, const char *labels, double value);
 void metrics_sample_i(struct buf *out, const char *name, const char *labels, int64_t value);
 /* The _bucket/_sum/_count lines of one histogram. */
-void metrics_histogram(struct buf *out, const char *name, const char *labels, const struct histogram *h);
+void metrics_histogram(struct buf *out, const char *name, const char *labels,
+                       const struct histogram *h);
 /* Escape a label value (backslash, quote, newline) into dst. */
 void metrics_label_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 

@@ -21,30 +21,36 @@
 
 #include "base/buf.h"
 
-#define BATCH_HEADER_SIZE 61
+#define BATCH_HEADER_SIZE  61
 #define BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 
-#define BATCH_OFF_BASE_OFFSET 0
-#define BATCH_OFF_LENGTH 8
-#define BATCH_OFF_LEADER_EPOCH 12
-#define BATCH_OFF_MAGIC 16
-#define BATCH_OFF_CRC 17
-#define BATCH_OFF_ATTRIBUTES 21
+#define BATCH_OFF_BASE_OFFSET       0
+#define BATCH_OFF_LENGTH            8
+#define BATCH_OFF_LEADER_EPOCH      12
+#define BATCH_OFF_MAGIC             16
+#define BATCH_OFF_CRC               17
+#define BATCH_OFF_ATTRIBUTES        21
 #define BATCH_OFF_LAST_OFFSET_DELTA 23
-#define BATCH_OFF_BASE_TIMESTAMP 27
-#define BATCH_OFF_MAX_TIMESTAMP 35
-#define BATCH_OFF_PRODUCER_ID 43
-#define BATCH_OFF_PRODUCER_EPOCH 51
-#define BATCH_OFF_BASE_SEQUENCE 53
-#define BATCH_OFF_RECORD_COUNT 57
+#define BATCH_OFF_BASE_TIMESTAMP    27
+#define BATCH_OFF_MAX_TIMESTAMP     35
+#define BATCH_OFF_PRODUCER_ID       43
+#define BATCH_OFF_PRODUCER_EPOCH    51
+#define BATCH_OFF_BASE_SEQUENCE     53
+#define BATCH_OFF_RECORD_COUNT      57
 
 #define BATCH_ATTR_COMPRESSION_MASK 0x07
-#define BATCH_ATTR_LOG_APPEND_TIME 0x08
-#define BATCH_ATTR_TRANSACTIONAL 0x10
-#define BATCH_ATTR_CONTROL 0x20
-#define BATCH_ATTR_DELETE_HORIZON 0x40
+#define BATCH_ATTR_LOG_APPEND_TIME  0x08
+#define BATCH_ATTR_TRANSACTIONAL    0x10
+#define BATCH_ATTR_CONTROL          0x20
+#define BATCH_ATTR_DELETE_HORIZON   0x40
 
-enum batch_compression { BATCH_NONE = 0, BATCH_GZIP = 1, BATCH_SNAPPY = 2, BATCH_LZ4 = 3, BATCH_ZSTD = 4 };
+enum batch_compression {
+	BATCH_NONE = 0,
+	BATCH_GZIP = 1,
+	BATCH_SNAPPY = 2,
+	BATCH_LZ4 = 3,
+	BATCH_ZSTD = 4
+};
 
 /* Decoded header fields (a copy; the batch bytes are not referenced). */
 struct batch_header {
@@ -90,10 +96,10 @@ void batch_update_crc(uint8_t *p, size_t n);
 
 /* One record, pointing into the (decompressed) record bytes. */
 struct batch_record {
-	int64_t offset;	   /* base offset + offset delta */
+	int64_t offset;    /* base offset + offset delta */
 	int64_t timestamp; /* base timestamp + delta, or max timestamp for LogAppendTime */
 	const uint8_t *key;
-	int32_t key_len;   /* -1 = null */
+	int32_t key_len; /* -1 = null */
 	const uint8_t *value;
 	int32_t value_len; /* -1 = null (tombstone) */
 	int32_t header_count;
@@ -104,8 +110,8 @@ struct batch_record {
 struct batch_iter {
 	struct batch_header h;
 	const uint8_t *p, *end; /* remaining record bytes */
-	int32_t left;		/* records not yet returned */
-	struct buf scratch;	/* decompressed records when compressed */
+	int32_t left;           /* records not yet returned */
+	struct buf scratch;     /* decompressed records when compressed */
 	int err;
 };
 

@@ -77,7 +77,10 @@ static inline void rd_init(struct rd *r, const void *p, size_t n)
 	r->end = r->p + n;
 	r->err = 0;
 }
-static inline size_t rd_left(const struct rd *r) { return (size_t)(r->end - r->p); }
+static inline size_t rd_left(const struct rd *r)
+{
+	return (size_t)(r->end - r->p);
+}
 
 int8_t rd_i8(struct rd *r);
 int16_t rd_i16(struct rd *r);
@@ -88,9 +91,9 @@ int64_t rd_i64(struct rd *r);
 double rd_f64(struct rd *r);
 bool rd_bool(struct rd *r);
 struct kuuid rd_uuid(struct rd *r);
-uint32_t rd_uvarint(struct rd *r);  /* UNSIGNED_VARINT, at most 5 bytes */
-int32_t rd_varint(struct rd *r);    /* zig-zag VARINT */
-int64_t rd_varlong(struct rd *r);   /* zig-zag VARLONG */
+uint32_t rd_uvarint(struct rd *r); /* UNSIGNED_VARINT, at most 5 bytes */
+int32_t rd_varint(struct rd *r);   /* zig-zag VARINT */
+int64_t rd_varlong(struct rd *r);  /* zig-zag VARLONG */
 /* compact selects the COMPACT_* encoding. A null read gives len -1. */
 struct kstr rd_str(struct rd *r, bool compact);
 struct kbytes rd_bytes(struct rd *r, bool compact);
@@ -143,7 +146,11 @@ void wr_empty_tags(struct wr *w);
 size_t wr_total(const struct wr *w);
 
 /* Helpers for building messages. */
-static inline struct kstr kstr_null(void) { struct kstr s = {NULL, -1}; return s; }
+static inline struct kstr kstr_null(void)
+{
+	struct kstr s = {NULL, -1};
+	return s;
+}
 struct kstr kstr_c(const char *s); /* from a NUL-terminated string (NULL -> null) */
 bool kstr_eq(struct kstr a, const char *s);
 

@@ -23,12 +23,12 @@ struct partitions {
 	const struct broker_config *cfg;
 	struct partition *dirty_head;
 	struct loop_timer flush_timer;
-	struct loop_timer retention_timer;   /* log.retention.check.interval.ms */
-	struct loop_timer checkpoint_timer;  /* recovery points, every 60 s */
+	struct loop_timer retention_timer;  /* log.retention.check.interval.ms */
+	struct loop_timer checkpoint_timer; /* recovery points, every 60 s */
 	struct partitions_stats stats;
-	struct loop_timer cleaner_timer;     /* log.cleaner.backoff.ms */
-	struct clean_task *clean_task;       /* the cleaning in flight (one at a time) */
-	struct loop_timer recover_timer;     /* storage-error recovery, once a second */
+	struct loop_timer cleaner_timer; /* log.cleaner.backoff.ms */
+	struct clean_task *clean_task;   /* the cleaning in flight (one at a time) */
+	struct loop_timer recover_timer; /* storage-error recovery, once a second */
 };
 
 struct sync_job {
@@ -36,7 +36,7 @@ struct sync_job {
 	struct partition *p;
 };
 
-#define OWNER(t, field) ((struct partitions *)((char *)(t)-offsetof(struct partitions, field)))
+#define OWNER(t, field)        ((struct partitions *)((char *)(t)-offsetof(struct partitions, field)))
 #define CHECKPOINT_INTERVAL_MS 60000
 
 static void list_init(struct pwaiter *head)
@@ -70,7 +70,10 @@ static bool is_relaxed(const struct partition *p)
 	return p->topic && !p->topic->cfg.fsync_before_ack;
 }
 
-bool partition_needs_sync_for_ack(const struct partition *p) { return !is_relaxed(p); }
+bool partition_needs_sync_for_ack(const struct partition *p)
+{
+	return !is_relaxed(p);
+}
 
 /* Wake every fetch waiter (after the high watermark moved, or with an error). */
 static void wake_fetchers(struct partition *p, int err)
@@ -159,8 +162,9 @@ static void sync_done(void *arg)
 		return;
 	}
 	if (err || plog_failed(p->log)) {
-		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until recovered",
-			  p->topic->name, p->index, err_str(err ? err : ERR_STORAGE));
+		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until "
+		          "recovered",
+		          p->topic->name, p->index, err_str(err ? err : ERR_STORAGE));
 		if (!is_relaxed(p))
 			set_high_watermark(p, plog_durable_offset(p->log));
 		complete_producers(p, ERR_STORAGE);
@@ -285,7 +289,7 @@ struct clean_task {
 };
 
 static void clean_params(const struct topic *t, const struct broker_config *cfg,
-			 struct plog_clean_params *p)
+                         struct plog_clean_params *p)
 {
 	(void)cfg;
 	plog_clean_params_default(p);
@@ -315,7 +319,8 @@ static void cleaner_done(void *arg)
 	free(ct);
 	if (r < 0)
 		LOG_WARN("log cleaner: %s", err_str(r));
-	loop_timer_start(pm->loop, &pm->cleaner_timer, r > 0 ? 10 : pm->cfg->log_cleaner_backoff_ms);
+	loop_timer_start(pm->loop, &pm->cleaner_timer,
+	                 r > 0 ? 10 : pm->cfg->log_cleaner_backoff_ms);
 }
 
 static void cleaner_pick(struct partitions *pm, int64_t now_ms)
@@ -332,10 +337,12 @@ static void cleaner_pick(struct partitions *pm, int64_t now_ms)
 		for (int32_t k = 0; k < t->partitions; k++) {
 			struct partition *p = partitions_get(t, k);
 			struct plog_clean_info info;
-			if (!p || plog_clean_check(p->log, now_ms, &params, &info) < 0 || !info.cleanable)
+			if (!p || plog_clean_check(p->log, now_ms, &params, &info) < 0 ||
+			    !info.cleanable)
 				continue;
 			if (!best || (info.must_clean && !bi.must_clean) ||
-			    (info.must_clean == bi.must_clean && info.dirty_ratio > bi.dirty_ratio)) {
+			    (info.must_clean == bi.must_clean &&
+			     info.dirty_ratio > bi.dirty_ratio)) {
 				best = p;
 				bi = info;
 			}
@@ -350,7 +357,7 @@ static void cleaner_pick(struct partitions *pm, int64_t now_ms)
 	if (r <= 0) {
 		if (r < 0)
 			LOG_WARN("partition %s-%d: cannot start cleaning: %s", best->topic->name,
-				 best->index, err_str(r));
+			         best->index, err_str(r));
 		return;
 	}
 	struct clean_task *ct = calloc(1, sizeof(*ct));
@@ -409,15 +416,16 @@ static void recover_timer_cb(struct loop_timer *t)
 				continue;
 			if (p->high_watermark > plog_end_offset(p->log))
 				p->high_watermark = plog_end_offset(p->log);
-			LOG_INFO("partition %s-%d: storage recovered, accepting writes at offset %lld",
-				 tp->name, k, (long long)plog_end_offset(p->log));
+			LOG_INFO(
+			    "partition %s-%d: storage recovered, accepting writes at offset %lld",
+			    tp->name, k, (long long)plog_end_offset(p->log));
 		}
 	}
 	loop_timer_start(pm->loop, t, 1000);
 }
 
 int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
-		   struct meta *meta, const struct broker_config *cfg, struct partitions **out)
+                   struct meta *meta, const struct broker_config *cfg, struct partitions **out)
 {
 	struct partitions *pm = calloc(1, sizeof(*pm));
 	if (!pm)
@@ -559,7 +567,7 @@ void partitions_free(struct partitions *pm, bool clean)
 }
 
 int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t now_ms,
-		     struct plog_append_result *res)
+                     struct plog_append_result *res)
 {
 	int err = plog_append(p->log, batch, len, p->leader_epoch, now_ms, res);
 	if (err)
@@ -602,10 +610,12 @@ void partitions_enforce_retention(struct partitions *pm, int64_t now_ms)
 				continue;
 			int r = plog_enforce_retention(p->log, now_ms);
 			if (r > 0)
-				LOG_INFO("partition %s-%d: retention deleted %d segment(s), log start offset %lld",
-					 t->name, k, r, (long long)plog_start_offset(p->log));
+				LOG_INFO("partition %s-%d: retention deleted %d segment(s), log "
+				         "start offset %lld",
+				         t->name, k, r, (long long)plog_start_offset(p->log));
 			else if (r < 0)
-				LOG_WARN("partition %s-%d: retention failed: %s", t->name, k, err_str(r));
+				LOG_WARN("partition %s-%d: retention failed: %s", t->name, k,
+				         err_str(r));
 		}
 	}
 }
@@ -620,4 +630,7 @@ void partitions_config_changed(struct partitions *pm, struct topic *t)
 	}
 }
 
-const struct partitions_stats *partitions_stats(const struct partitions *pm) { return &pm->stats; }
+const struct partitions_stats *partitions_stats(const struct partitions *pm)
+{
+	return &pm->stats;
+}

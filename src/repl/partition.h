@@ -55,14 +55,14 @@ struct partition {
 	int32_t leader_epoch;
 	struct partitions *mgr;
 	/* Group commit. */
-	bool dirty;	     /* appended since the last sync was prepared */
+	bool dirty; /* appended since the last sync was prepared */
 	bool in_dirty_list;
 	bool sync_running;
 	struct partition *next_dirty;
 	int64_t last_flush_ms;
 	/* Waiters. */
 	struct pwaiter produce_waiters; /* list head, ordered by target offset */
-	struct pwaiter fetch_waiters;	/* list head */
+	struct pwaiter fetch_waiters;   /* list head */
 	/* Statistics. */
 	int64_t bytes_in, messages_in;
 	int64_t bytes_out, messages_out; /* served to consumers by Fetch */
@@ -75,7 +75,7 @@ struct partitions_stats {
 };
 
 int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
-		   struct meta *meta, const struct broker_config *cfg, struct partitions **out);
+                   struct meta *meta, const struct broker_config *cfg, struct partitions **out);
 /* Open every partition of every topic in the metadata (recovering logs). */
 int partitions_open_all(struct partitions *pm);
 /* Create the partitions of a new topic, or of added partitions (from..to). */
@@ -96,7 +96,7 @@ struct partition *partitions_get(struct topic *t, int32_t index);
  * watermark moves at once and fetch waiters are woken.
  */
 int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t now_ms,
-		     struct plog_append_result *res);
+                     struct plog_append_result *res);
 /* True if acks=all must wait for a sync (fsync-before-ack mode). */
 bool partition_needs_sync_for_ack(const struct partition *p);
 /* Park w until the durable offset reaches target (or an error). */
@@ -105,7 +105,10 @@ void partition_wait_durable(struct partition *p, struct pwaiter *w, int64_t targ
 void partition_wait_data(struct partition *p, struct pwaiter *w);
 /* Remove a parked waiter (its owner went away). Safe if not parked. */
 void pwaiter_cancel(struct pwaiter *w);
-static inline bool pwaiter_parked(const struct pwaiter *w) { return w->prev != NULL; }
+static inline bool pwaiter_parked(const struct pwaiter *w)
+{
+	return w->prev != NULL;
+}
 
 /* Retention pass over every partition (timer driven). */
 void partitions_enforce_retention(struct partitions *pm, int64_t now_ms);

@@ -35,7 +35,7 @@
 #include "proto/frame.h"
 #include "proto/gen/kmsg.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK   65536
 #define MAX_INFLIGHT 256
 
 enum { RS_PROCESSING = 0, RS_READY, RS_NO_RESPONSE };
@@ -93,7 +93,7 @@ static void dispatch(struct conn *c, struct request *req)
 	const struct api_handler *h = api_handler_find(req->api_key);
 	if (r->err || !h) {
 		LOG_WARN("closing connection from %s: %s (api key %d)", c->peer,
-			 r->err ? "malformed request header" : "unknown api key", req->api_key);
+		         r->err ? "malformed request header" : "unknown api key", req->api_key);
 		request_close(req);
 		return;
 	}
@@ -105,8 +105,8 @@ static void dispatch(struct conn *c, struct request *req)
 			request_done(req);
 			return;
 		}
-		LOG_WARN("closing connection from %s: unsupported version %d of api key %d", c->peer,
-			 req->api_version, req->api_key);
+		LOG_WARN("closing connection from %s: unsupported version %d of api key %d",
+		         c->peer, req->api_version, req->api_key);
 		request_close(req);
 		return;
 	}
@@ -166,8 +166,9 @@ static int frame_input(struct conn *c)
 		enum frame_status st = frame_peek(c->in.data + off, c->in.len - off, max, &size);
 		if (st == FRAME_BAD) {
 			LOG_WARN("closing connection from %s: frame size %d outside [%d, %d] "
-				 "(socket.request.max.bytes)",
-				 c->peer, (int32_t)be32_load(c->in.data + off), FRAME_HEADER_MIN, max);
+			         "(socket.request.max.bytes)",
+			         c->peer, (int32_t)be32_load(c->in.data + off), FRAME_HEADER_MIN,
+			         max);
 			conn_close(c, "bad frame size");
 			return -1;
 		}

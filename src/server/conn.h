@@ -23,8 +23,8 @@ struct conn {
 	struct server *srv;
 	struct conn *prev, *next; /* all connections */
 	struct conn *next_closed;
-	struct buf in;		  /* received bytes not yet framed */
-	struct request *big;	  /* large frame being read straight into its buffer */
+	struct buf in;       /* received bytes not yet framed */
+	struct request *big; /* large frame being read straight into its buffer */
 	size_t big_have;
 	struct request *head, *tail;
 	int inflight;

@@ -73,10 +73,11 @@ static void render_on_loop(void *arg)
 	job_unref(j);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *ctype, const void *data,
-			     size_t len)
+static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *ctype,
+                             const void *data, size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", ctype);
@@ -85,8 +86,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *c
 	return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload, size_t *upload_size, void **state)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
 {
 	struct http *h = cls;
 	(void)version;
@@ -131,10 +133,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	pthread_mutex_unlock(&j->mu);
 	enum MHD_Result ret;
 	if (!done) {
-		static const char msg[] = "{\"status\":\"unavailable\",\"reason\":\"event loop not responding\"}\n";
+		static const char msg[] =
+		    "{\"status\":\"unavailable\",\"reason\":\"event loop not responding\"}\n";
 		ret = reply(c, 503, "application/json", msg, sizeof(msg) - 1);
 	} else {
-		ret = reply(c, j->status, ctype, j->out.data ? (const char *)j->out.data : "", j->out.len);
+		ret = reply(c, j->status, ctype, j->out.data ? (const char *)j->out.data : "",
+		            j->out.len);
 	}
 	job_unref(j);
 	return ret;
@@ -166,7 +170,8 @@ int http_start(struct broker *b, struct server *srv, const char *listen, struct 
 	} else if (!strcmp(host, "localhost")) {
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	} else if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		LOG_ERROR("fjord.http.listener '%s': host must be an IPv4 address or localhost", listen);
+		LOG_ERROR("fjord.http.listener '%s': host must be an IPv4 address or localhost",
+		          listen);
 		return ERR_INVALID_CONFIG;
 	}
 	struct http *h = calloc(1, sizeof(*h));
@@ -174,23 +179,29 @@ int http_start(struct broker *b, struct server *srv, const char *listen, struct 
 		return -ENOMEM;
 	h->b = b;
 	h->srv = srv;
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-				     NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
-				     (unsigned)64, MHD_OPTION_END);
+	h->daemon =
+	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
+	                     NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+	                     (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
 	if (!h->daemon) {
-		LOG_WARN("cannot start the HTTP listener on %s (metrics and health unavailable)", listen);
+		LOG_WARN("cannot start the HTTP listener on %s (metrics and health unavailable)",
+		         listen);
 		free(h);
 		return -EADDRINUSE;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : port;
 	LOG_INFO("HTTP listener on %s:%d (/metrics, /health)", host[0] ? host : "*", h->port);
 	*out = h;
 	return 0;
 }
 
-int http_port(const struct http *h) { return h->port; }
+int http_port(const struct http *h)
+{
+	return h->port;
+}
 
 void http_stop(struct http *h)
 {

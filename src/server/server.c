@@ -25,8 +25,8 @@
 #include "server/conn.h"
 
 #define REQUEST_POOL_MAX 256
-#define KEEP_FRAME_MAX (256 * 1024) /* larger frame buffers are not pooled */
-#define KEEP_OUT_MAX (1024 * 1024)
+#define KEEP_FRAME_MAX   (256 * 1024) /* larger frame buffers are not pooled */
+#define KEEP_OUT_MAX     (1024 * 1024)
 
 struct server {
 	struct broker *b;
@@ -44,12 +44,30 @@ struct server {
 	void *drained_arg;
 };
 
-struct broker *server_broker(struct server *s) { return s->b; }
-bool server_draining(const struct server *s) { return s->draining; }
-int server_port(const struct server *s) { return s->port; }
-int server_connection_count(const struct server *s) { return s->nconns; }
-const struct server_stats *server_get_stats(const struct server *s) { return &s->stats; }
-struct server_stats *server_stats_mut(struct server *s) { return &s->stats; }
+struct broker *server_broker(struct server *s)
+{
+	return s->b;
+}
+bool server_draining(const struct server *s)
+{
+	return s->draining;
+}
+int server_port(const struct server *s)
+{
+	return s->port;
+}
+int server_connection_count(const struct server *s)
+{
+	return s->nconns;
+}
+const struct server_stats *server_get_stats(const struct server *s)
+{
+	return &s->stats;
+}
+struct server_stats *server_stats_mut(struct server *s)
+{
+	return &s->stats;
+}
 
 struct request *server_request_get(struct server *s, size_t frame_len)
 {
@@ -154,10 +172,11 @@ static bool over_limits(struct server *s, const struct sockaddr_storage *ss)
 		/* peer is "addr:port"; compare the address part */
 		char addr[64];
 		if (ss->ss_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, addr, sizeof(addr));
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, addr,
+			          sizeof(addr));
 		else
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, addr,
-				  sizeof(addr));
+			          sizeof(addr));
 		size_t n = strlen(addr);
 		if (strncmp(c->peer, addr, n) == 0 && c->peer[n] == '|')
 			same++;
@@ -200,7 +219,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
 			char peer[64];
 			format_peer(&ss, peer, sizeof(peer));
 			LOG_WARN("refusing connection from %s: %s", peer,
-				 s->draining ? "shutting down" : "max.connections reached");
+			         s->draining ? "shutting down" : "max.connections reached");
 			close(fd);
 			s->stats.connections_refused++;
 			continue;
@@ -260,7 +279,8 @@ static int bind_listener(struct server *s)
 	const char *host = cfg->listen_host[0] ? cfg->listen_host : NULL;
 	int gai = getaddrinfo(host, port, &hints, &res);
 	if (gai) {
-		LOG_ERROR("cannot resolve listener host '%s': %s", host ? host : "*", gai_strerror(gai));
+		LOG_ERROR("cannot resolve listener host '%s': %s", host ? host : "*",
+		          gai_strerror(gai));
 		return ERR_INVALID_CONFIG;
 	}
 	int fd = -1, err = 0;
@@ -279,14 +299,14 @@ static int bind_listener(struct server *s)
 	freeaddrinfo(res);
 	if (fd < 0) {
 		LOG_ERROR("cannot listen on %s:%d: %s", host ? host : "*", cfg->listen_port,
-			  err_str(err));
+		          err_str(err));
 		return err ? err : ERR_INVALID_CONFIG;
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	s->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-					  : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	                                  : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	s->listen_io.fd = fd;
 	s->listen_io.cb = on_accept;
 	return loop_io_add(s->b->loop, &s->listen_io, EPOLLIN);

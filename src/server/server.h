@@ -32,8 +32,8 @@ int server_connection_count(const struct server *s);
 /* Per-API request statistics, kept by the loop thread. */
 #define SERVER_MAX_API 100
 struct server_api_stats {
-	uint64_t requests;  /* requests answered (or acks=0 completed) */
-	uint64_t closed;    /* requests that made us close the connection */
+	uint64_t requests;        /* requests answered (or acks=0 completed) */
+	uint64_t closed;          /* requests that made us close the connection */
 	struct histogram latency; /* receipt to response queued, seconds */
 };
 struct server_stats {

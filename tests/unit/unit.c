@@ -72,7 +72,7 @@ static int run_one(int i)
 	int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	if (!ok && WIFSIGNALED(st))
 		fprintf(stderr, "  killed by signal %d%s\n", WTERMSIG(st),
-			WTERMSIG(st) == SIGALRM ? " (timeout)" : "");
+		        WTERMSIG(st) == SIGALRM ? " (timeout)" : "");
 	printf("%s %s\n", ok ? "PASS" : "FAIL", tests[i].name);
 	return ok;
 }

@@ -23,21 +23,27 @@ int unit_main(int argc, char **argv);
 const char *unit_tmpdir(void);
 void unit_fail(const char *file, int line, const char *msg);
 
-#define TEST(name) \
-	static void test_##name(void); \
-	__attribute__((constructor)) static void reg_##name(void) { unit_register(#name, test_##name); } \
+#define TEST(name)                                                                                 \
+	static void test_##name(void);                                                             \
+	__attribute__((constructor)) static void reg_##name(void)                                  \
+	{                                                                                          \
+		unit_register(#name, test_##name);                                                 \
+	}                                                                                          \
 	static void test_##name(void)
 
-#define CHECK(e) \
-	do { if (!(e)) unit_fail(__FILE__, __LINE__, #e); } while (0)
-#define CHECK_EQ_INT(a, b) \
-	do { \
-		long long _a = (long long)(a), _b = (long long)(b); \
-		if (_a != _b) { \
-			char _m[256]; \
-			snprintf(_m, sizeof(_m), "%s == %s (%lld != %lld)", #a, #b, _a, _b); \
-			unit_fail(__FILE__, __LINE__, _m); \
-		} \
+#define CHECK(e)                                                                                   \
+	do {                                                                                       \
+		if (!(e))                                                                          \
+			unit_fail(__FILE__, __LINE__, #e);                                         \
+	} while (0)
+#define CHECK_EQ_INT(a, b)                                                                         \
+	do {                                                                                       \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		if (_a != _b) {                                                                    \
+			char _m[256];                                                              \
+			snprintf(_m, sizeof(_m), "%s == %s (%lld != %lld)", #a, #b, _a, _b);       \
+			unit_fail(__FILE__, __LINE__, _m);                                         \
+		}                                                                                  \
 	} while (0)
 
 #endif
