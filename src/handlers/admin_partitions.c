@@ -167,7 +167,7 @@ static int16_t delete_records_one(struct topic *t, int32_t index, int64_t offset
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	if (t->cfg.cleanup_compact && !t->cfg.cleanup_delete)
 		return KERR_POLICY_VIOLATION; /* Kafka: not for compact-only topics */
-	int64_t hw = p->high_watermark;
+	int64_t hw = partition_high_watermark(p);
 	if (offset == -1)
 		offset = hw;
 	if (offset < 0 || offset > hw)

@@ -189,8 +189,8 @@ static void fetch_try(struct fetch_park *pk, bool final)
 			struct partition *p = partitions_get(t, fp->partition);
 			int16_t code = check_partition(p, fp);
 			if (p) {
-				pd->high_watermark = p->high_watermark;
-				pd->last_stable_offset = p->high_watermark;
+				pd->high_watermark = partition_high_watermark(p);
+				pd->last_stable_offset = partition_high_watermark(p);
 				pd->log_start_offset = plog_start_offset(p->log);
 			}
 			if (code) {
@@ -199,7 +199,7 @@ static void fetch_try(struct fetch_park *pk, bool final)
 				continue;
 			}
 			add_wait(pk, p);
-			if (fp->fetch_offset >= p->high_watermark)
+			if (fp->fetch_offset >= partition_high_watermark(p))
 				continue;
 			int64_t room = max_bytes - total;
 			if (room <= 0)
@@ -208,7 +208,7 @@ static void fetch_try(struct fetch_park *pk, bool final)
 			if (limit > room)
 				limit = (int32_t)room;
 			struct plog_slice sl;
-			int err = plog_read(p->log, fp->fetch_offset, p->high_watermark,
+			int err = plog_read(p->log, fp->fetch_offset, partition_high_watermark(p),
 			                    limit > 0 ? limit : 1, &sl);
 			if (err) {
 				pd->error_code = kafka_error_from(err);

@@ -34,12 +34,13 @@ static void lookup(struct partition *p, int16_t version,
 		return;
 	}
 	if (ts == TS_LATEST) {
-		out->offset = p->high_watermark;
+		out->offset = partition_high_watermark(p);
 		return;
 	}
 	if (ts == TS_MAX_TIMESTAMP) {
 		int64_t off, t;
-		if (plog_max_timestamp(p->log, &off, &t) == 0 && off < p->high_watermark) {
+		if (plog_max_timestamp(p->log, &off, &t) == 0 &&
+		    off < partition_high_watermark(p)) {
 			out->offset = off;
 			out->timestamp = t;
 		}
@@ -51,7 +52,7 @@ static void lookup(struct partition *p, int16_t version,
 	}
 	int64_t off, found;
 	int err = plog_offset_for_timestamp(p->log, ts, &off, &found);
-	if (err == 0 && off < p->high_watermark) {
+	if (err == 0 && off < partition_high_watermark(p)) {
 		out->offset = off;
 		out->timestamp = found;
 	} else if (err && err != ERR_NOT_FOUND) {

@@ -112,8 +112,8 @@ static void complete_producers(struct partition *p, int err)
 
 static void set_high_watermark(struct partition *p, int64_t hw)
 {
-	if (hw > p->high_watermark) {
-		p->high_watermark = hw;
+	if (hw > plog_high_watermark(p->log)) {
+		plog_set_high_watermark(p->log, hw);
 		wake_fetchers(p, 0);
 	}
 }
@@ -414,8 +414,6 @@ static void recover_timer_cb(struct loop_timer *t)
 			complete_producers(p, ERR_STORAGE);
 			if (plog_recover_after_error(p->log) != 0)
 				continue;
-			if (p->high_watermark > plog_end_offset(p->log))
-				p->high_watermark = plog_end_offset(p->log);
 			LOG_INFO(
 			    "partition %s-%d: storage recovered, accepting writes at offset %lld",
 			    tp->name, k, (long long)plog_end_offset(p->log));
@@ -466,9 +464,8 @@ static int open_one(struct partitions *pm, struct topic *t, int32_t i, bool crea
 		free(p);
 		return err;
 	}
-	p->high_watermark = plog_durable_offset(p->log);
-	if (p->high_watermark > plog_end_offset(p->log))
-		p->high_watermark = plog_end_offset(p->log);
+	/* Consumers see what is durable (the log clamps this to its end). */
+	plog_set_high_watermark(p->log, plog_durable_offset(p->log));
 	p->last_flush_ms = loop_now_ms(pm->loop);
 	arr[i] = p;
 	return 0;

@@ -51,7 +51,6 @@ struct partition {
 	struct topic *topic;
 	int32_t index;
 	struct plog *log;
-	int64_t high_watermark;
 	int32_t leader_epoch;
 	struct partitions *mgr;
 	/* Group commit. */
@@ -89,6 +88,15 @@ void partitions_delete_topic(struct partitions *pm, struct topic *t);
 void partitions_free(struct partitions *pm, bool clean);
 
 struct partition *partitions_get(struct topic *t, int32_t index);
+
+/*
+ * Offsets below this are visible to consumers. Kept by the log (which also
+ * checkpoints it for the replication work); only this module moves it.
+ */
+static inline int64_t partition_high_watermark(const struct partition *p)
+{
+	return plog_high_watermark(p->log);
+}
 
 /*
  * Append one validated batch (in place modification, see plog_append).

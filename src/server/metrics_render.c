@@ -85,7 +85,7 @@ static int64_t v_end(const struct partition *p)
 }
 static int64_t v_hw(const struct partition *p)
 {
-	return p->high_watermark;
+	return partition_high_watermark(p);
 }
 static int64_t v_segments(const struct partition *p)
 {
@@ -207,7 +207,7 @@ static void render_group_lag(void *arg, const struct gc_group_info *g)
 		struct partition *p = partitions_get(t, offs[i].partition);
 		if (!p || offs[i].offset < 0)
 			continue;
-		int64_t lag = p->high_watermark - offs[i].offset;
+		int64_t lag = partition_high_watermark(p) - offs[i].offset;
 		metrics_label_escape(topic, sizeof(topic), offs[i].topic.ptr,
 		                     (size_t)offs[i].topic.len);
 		snprintf(labels, sizeof(labels), "group=\"%s\",topic=\"%s\",partition=\"%d\"",

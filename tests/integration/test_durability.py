@@ -1,5 +1,6 @@
 """Restart keeps everything; kill -9 loses no acknowledged (acks=all) message."""
 
+import os
 import threading
 import time
 
@@ -134,3 +135,18 @@ def test_kill9_during_acks_all_stream(broker, topic_name):
     for part in range(3):
         offs = sorted(o for (pp, o) in stored if pp == part)
         assert offs == list(range(latest[part])), "partition %d has offset gaps after recovery" % part
+
+
+def test_checkpoints_record_high_watermark(broker, topic_name):
+    """After a clean stop the log directory's replication-offset-checkpoint
+    (Kafka's text format) holds each partition's real high watermark."""
+    b = broker()
+    t = helpers.create_topic(b.bootstrap, topic_name(), partitions=2)
+    helpers.produce_all(b.bootstrap, t, [{"value": b"x%d" % i, "partition": i % 2} for i in range(30)])
+    assert helpers.latest_offset(b.bootstrap, t, 0) == 15
+    b.stop()
+    with open(os.path.join(b.log_dir, "replication-offset-checkpoint")) as f:
+        lines = f.read().split("\n")
+    assert lines[0] == "0", lines[:2]
+    entries = {(l.split()[0], int(l.split()[1])): int(l.split()[2]) for l in lines[2:] if l.strip()}
+    assert entries.get((t, 0)) == 15 and entries.get((t, 1)) == 15, entries
