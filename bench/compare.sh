@@ -110,6 +110,8 @@ record() {
 	local label="$1"
 	shift
 	local out
+	# Start each case with nothing left to write back from the one before.
+	sync
 	if out=$("$@" 2>>"$WORK/bench.err"); then :; else
 		note "$label: exit status $? ($(tail -1 "$WORK/bench.err" 2>/dev/null))"
 	fi
@@ -139,6 +141,13 @@ fjord_start() { # dir extra-overrides...
 }
 
 LG_COMMON=(--duration "$CAP")
+# e2e: one message at a time, as Kafka's own end-to-end latency tool sends
+# (producer linger.ms=0), consumed with the client's default fetch wait.
+e2e_args() { # topic [extra...]
+	local t="$1"
+	shift
+	echo -n "-t $t -n $((E2E_RATE * E2E_SECS)) -r $E2E_RATE -s 100 -l 0 $*"
+}
 produce_args() { # size
 	echo -n "-n $N -s $1 -p $PARTITIONS -a all"
 }
@@ -157,7 +166,7 @@ round_mock() {
 	record "mock/produce/100/r$r" "$LOADGEN" produce -b "$b" -t p100 $(produce_args 100) --no-create "${LG_COMMON[@]}"
 	record "mock/produce/1024/r$r" "$LOADGEN" produce -b "$b" -t p1k $(produce_args 1024) --no-create "${LG_COMMON[@]}"
 	record "mock/consume/100/r$r" "$LOADGEN" consume -b "$b" -t p100 -n "$N" --upto-available "${LG_COMMON[@]}"
-	record "mock/e2e/100/r$r" "$LOADGEN" e2e -b "$b" -t e2e -n $((E2E_RATE * E2E_SECS)) -r "$E2E_RATE" -s 100 --no-create "${LG_COMMON[@]}"
+	record "mock/e2e/100/r$r" "$LOADGEN" e2e -b "$b" $(e2e_args e2e --no-create) "${LG_COMMON[@]}"
 	stop "$pid"
 }
 
@@ -168,7 +177,9 @@ round_fjord() {
 	record "fjord/produce/100/r$r" "$LOADGEN" produce -b "$b" -t p100 $(produce_args 100) "${LG_COMMON[@]}"
 	record "fjord/produce/1024/r$r" "$LOADGEN" produce -b "$b" -t p1k $(produce_args 1024) "${LG_COMMON[@]}"
 	record "fjord/consume/100/r$r" "$LOADGEN" consume -b "$b" -t p100 -n "$N" "${LG_COMMON[@]}"
-	record "fjord/e2e/100/r$r" "$LOADGEN" e2e -b "$b" -t e2e -n $((E2E_RATE * E2E_SECS)) -r "$E2E_RATE" -s 100 -p "$PARTITIONS" "${LG_COMMON[@]}"
+	record "fjord/e2e/100/r$r" "$LOADGEN" e2e -b "$b" $(e2e_args e2e -p "$PARTITIONS") "${LG_COMMON[@]}"
+	# The same with librdkafka's default linger.ms (5): batching adds up to 5 ms.
+	record "fjord/e2e-linger5/100/r$r" "$LOADGEN" e2e -b "$b" $(e2e_args e2e5 -p "$PARTITIONS") -l 5 "${LG_COMMON[@]}"
 	record "fjord/produce50/100/r$r" "$LOADGEN" produce -b "$b" -t p50 $(produce_args 100) --producers 50 "${LG_COMMON[@]}"
 	record "fjord/keyed/100/r$r" "$LOADGEN" produce -b "$b" -t pkeyed $(produce_args 100) -k "${LG_COMMON[@]}"
 	stop "$FJ_PID"
@@ -178,7 +189,7 @@ round_fjord() {
 	b="$FJ_B"
 	record "fjord-relaxed/produce/100/r$r" "$LOADGEN" produce -b "$b" -t p100 $(produce_args 100) "${LG_COMMON[@]}"
 	record "fjord-relaxed/produce/1024/r$r" "$LOADGEN" produce -b "$b" -t p1k $(produce_args 1024) "${LG_COMMON[@]}"
-	record "fjord-relaxed/e2e/100/r$r" "$LOADGEN" e2e -b "$b" -t e2e -n $((E2E_RATE * E2E_SECS)) -r "$E2E_RATE" -s 100 -p "$PARTITIONS" "${LG_COMMON[@]}"
+	record "fjord-relaxed/e2e/100/r$r" "$LOADGEN" e2e -b "$b" $(e2e_args e2e -p "$PARTITIONS") "${LG_COMMON[@]}"
 	stop "$FJ_PID"
 	rm -rf "$WORK/fjord-relaxed-$r"
 }

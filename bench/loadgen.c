@@ -595,9 +595,18 @@ static void *lg_e2e_producer(void *arg)
 	lg_fill(buf, o->size, 1);
 	double start = lg_now();
 	for (long i = 0; i < o->count && lg_now() < e->deadline; i++) {
+		/*
+		 * Sleep (not spin) until this message is due: on a 2-core machine a
+		 * spinning pacer takes a core from the broker and the client threads
+		 * it is measuring.
+		 */
 		double due = start + (double)i / (double)o->rate;
-		while (lg_now() < due)
-			rd_kafka_poll(e->producer, (int)((due - lg_now()) * 1000) > 0 ? 1 : 0);
+		if (lg_now() < due) {
+			struct timespec ts = {.tv_sec = (time_t)due,
+			                      .tv_nsec = (long)((due - (double)(time_t)due) * 1e9)};
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+		}
 		int64_t t = lg_now_us();
 		memcpy(buf, &t, sizeof(t));
 		if (lg_send(e->producer, o, buf, i, e->deadline) != 0)

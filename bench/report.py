@@ -240,7 +240,10 @@ not per message). Fjord strict = defaults (fsync before ack, group commit); rela
 `log.flush.interval.ms=1000`. Consume = from the beginning, one consumer with assign();
 the mock keeps only about 5 MiB per partition, so its consume rate is taken over what it
 still holds. e2e = %d msgs/s of 100 B with the send time in the payload, consumed
-concurrently with librdkafka's default fetch.wait.max.ms (500), producer linger.ms=5.
+concurrently with librdkafka's default fetch.wait.max.ms (500); the producer sends with
+linger.ms=0, as Kafka's own end-to-end latency tool (EndToEndLatency) does; the row
+e2e-linger5 keeps librdkafka's default linger.ms=5 for comparison. Every case starts
+after a `sync`, so none pays for write-back left by the one before.
 
 ## Results
 

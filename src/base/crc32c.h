@@ -10,5 +10,7 @@
 
 /* Extend crc (start with 0) over n bytes of p. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+/* The same with the table only (the reference the fast path is tested against). */
+uint32_t crc32c_portable(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -419,6 +419,12 @@ static int sync_common(int fd, bool data_only)
 	return r;
 }
 
+void file_drop_cache(int fd, int64_t off, int64_t len)
+{
+	if (len > 0)
+		(void)posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
 int file_fdatasync(int fd)
 {
 	return sync_common(fd, true);

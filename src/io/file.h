@@ -58,6 +58,11 @@ int file_fsync(int fd);
 int file_truncate(int fd, int64_t len);
 /* Size of an open file. */
 int file_size(int fd, int64_t *size);
+/*
+ * Advise the kernel to drop the cached pages of [off, off+len) (clean pages
+ * only; dirty ones are left). Advisory: nothing is reported.
+ */
+void file_drop_cache(int fd, int64_t off, int64_t len);
 /* Reserve space (fallocate, keep size); EOPNOTSUPP is reported as 0. */
 int file_allocate(int fd, int64_t off, int64_t len);
 

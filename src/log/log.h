@@ -38,6 +38,9 @@
 
 #include "proto/wire.h"
 
+/* fjord.log.cache.tail.bytes's default: 32 MiB per partition. */
+#define LOG_CACHE_TAIL_BYTES_DEFAULT (32LL * 1024 * 1024)
+
 struct log_config {
 	int64_t segment_bytes;        /* segment.bytes (log.segment.bytes), 1 GiB */
 	int64_t segment_ms;           /* segment.ms (log.roll.ms), 7 days */
@@ -47,6 +50,15 @@ struct log_config {
 	int32_t segment_index_bytes;  /* segment.index.bytes, 10 MiB: roll when an index is full */
 	int64_t file_delete_delay_ms; /* file.delete.delay.ms, 60000 */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+	/*
+	 * fjord.log.cache.tail.bytes: after a sync, the page cache of what is
+	 * durable and older than this many bytes from the end of the log is
+	 * dropped, so new appends reuse those pages instead of growing the cache
+	 * into fresh memory. Only data before the checkpointed recovery point is
+	 * dropped, so what a crash recovery must check is still cached. -1 keeps
+	 * everything (Kafka's behaviour).
+	 */
+	int64_t cache_tail_bytes;
 };
 
 /* Fill cfg with Kafka's defaults. */
@@ -78,6 +90,8 @@ int logdir_open_log(struct logdir *d, const char *topic, int32_t partition,
 int logdir_delete_log(struct logdir *d, struct plog *l);
 /* Write the checkpoint files atomically (temp file, fsync, rename, fsync dir). */
 int logdir_checkpoint(struct logdir *d);
+/* The same, skipping files whose content would not change (cheap when idle). */
+int logdir_checkpoint_changed(struct logdir *d);
 /*
  * Close every log. With clean, after a final sync of every log, write the
  * checkpoints and the clean-shutdown marker, so the next open scans nothing.
@@ -180,8 +194,10 @@ struct plog_sync {
 	struct plog *log;
 	int64_t target_offset; /* durable offset once this completes */
 	int nfds;
-	int fds[4];         /* dup'ed descriptors to fdatasync, closed by complete */
-	int dir_fd;         /* -1, or a directory to fsync */
+	int fds[4];                       /* dup'ed descriptors to fdatasync, closed by complete */
+	int64_t drop_off[4], drop_len[4]; /* page cache of fds[i] to drop after the sync */
+	int64_t target_seg, target_pos;   /* where target_offset sits: segment base, byte */
+	int dir_fd;                       /* -1, or a directory to fsync */
 	int parent_dir_fd;  /* -1, or the log directory (a partition folder was created) */
 	int err;            /* set by run */
 	int64_t latency_ns; /* measured by run */
@@ -190,6 +206,12 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s);
 void plog_sync_run(struct plog_sync *s); /* any thread */
 /* Loop thread: advance the durable offset, or enter the storage-error state. */
 void plog_sync_complete(struct plog_sync *s);
+/*
+ * For logs whose acks do not wait for a sync: whether an early sync would let
+ * the page cache be dropped (several MiB lie behind the cached tail and are
+ * not synced yet), so appends keep reusing memory instead of fresh pages.
+ */
+bool plog_sync_frees_cache(const struct plog *l);
 
 /* ---- Additions (log module owner) ---- */
 

@@ -74,10 +74,11 @@ struct segment {
 	int64_t tab_base; /* base offset of tab[0]'s batch */
 
 	/* Sync state. */
-	bool dirty;     /* .log (or its length) changed since the last sync */
-	bool idx_dirty; /* sealed, index files not yet synced */
-	uint64_t wgen;  /* bumped on every change */
-	bool active;    /* opened for appending (indexes loaded, max ts known) */
+	bool dirty;            /* .log (or its length) changed since the last sync */
+	bool idx_dirty;        /* sealed, index files not yet synced */
+	uint64_t wgen;         /* bumped on every change */
+	int64_t cache_dropped; /* page cache of .log before this was dropped (a hint) */
+	bool active;           /* opened for appending (indexes loaded, max ts known) */
 
 	/* Read verification (integrity.c): [0, ver_end) and [ver_lo, ver_hi)
 	 * hold whole batches known valid in this process (appended, scanned by
@@ -128,6 +129,11 @@ struct plog {
 	uint64_t trunc_gen;   /* bumped by truncations */
 	uint64_t sync_trunc_gen;
 	int64_t sync_msgs;
+	/* Positions (segment base, byte) known synced, and as of the last
+	 * recovery-point checkpoint; -1 unknown. Page cache is dropped only
+	 * before ck_*. */
+	int64_t synced_seg, synced_pos;
+	int64_t ck_seg, ck_pos;
 	int nsync_segs;
 	struct segment *sync_segs[4];
 	uint64_t sync_gen[4];
@@ -158,6 +164,7 @@ struct logdir {
 	char *path;
 	bool was_clean;
 	struct ckpt recovery, start, hw;
+	bool ckpt_removed; /* an entry was removed since the files were written */
 	struct plog **logs;
 	int nlogs, cap_logs;
 	struct worker_pool *worker;
@@ -232,11 +239,18 @@ int segment_load_max_ts(struct segment *s, const char *dir, const struct log_con
 
 /* ---- recovery.c ---- */
 
-/* Scan s from position 0: validate batches, rebuild indexes and table. With
- * validate, stop at the first bad batch and truncate the file there.
+/*
+ * Scan s from position 0: rebuild indexes and table from the batch headers,
+ * and validate (CRC-32C) every batch whose last offset is at or after
+ * check_from (SCAN_CHECK_ALL, SCAN_CHECK_NONE, or a recovery point: what
+ * lies before it was synced, so its headers are walked without reading the
+ * data). Stops at the first bad or torn batch and truncates the file there.
  * *prev_last is the last offset before s (-1 if none); updated. Returns 0, or
- * 1 if the segment was truncated. */
-int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *prev_last);
+ * 1 if the segment was truncated.
+ */
+#define SCAN_CHECK_ALL  INT64_MIN
+#define SCAN_CHECK_NONE INT64_MAX
+int segment_recover(struct plog *l, struct segment *s, int64_t check_from, int64_t *prev_last);
 int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
                   const struct log_config *cfg, bool create, struct plog **out);
 void plog_free(struct plog *l);

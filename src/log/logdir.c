@@ -381,6 +381,7 @@ int logdir_delete_log(struct logdir *d, struct plog *l)
 	ckpt_remove(&d->recovery, l->topic, l->partition);
 	ckpt_remove(&d->start, l->topic, l->partition);
 	ckpt_remove(&d->hw, l->topic, l->partition);
+	d->ckpt_removed = true;
 	/* Pending ".deleted" files move with the folder and go with it. */
 	for (int i = 0; i < l->ndels; i++)
 		free(l->dels[i].path);
@@ -399,17 +400,66 @@ int logdir_delete_log(struct logdir *d, struct plog *l)
 	return 0;
 }
 
-int logdir_checkpoint(struct logdir *d)
+static int ckpt_cmp(const void *a, const void *b)
 {
+	const struct ckpt_entry *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+	return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+enum { CK_RECOVERY, CK_START, CK_HW };
+
+/*
+ * Put every open log's value into c (sorted first, then a binary search per
+ * log: n log n for 10,000 partitions). Returns whether anything changed.
+ */
+static bool ckpt_update(struct ckpt *c, const struct logdir *d, int which)
+{
+	if (c->n > 1)
+		qsort(c->e, (size_t)c->n, sizeof(*c->e), ckpt_cmp);
+	int sorted = c->n;
+	bool changed = false;
 	for (int i = 0; i < d->nlogs; i++) {
-		struct plog *l = d->logs[i];
-		ckpt_set(&d->recovery, l->topic, l->partition, l->durable);
-		ckpt_set(&d->start, l->topic, l->partition, l->start_offset);
-		ckpt_set(&d->hw, l->topic, l->partition, l->hw);
+		const struct plog *l = d->logs[i];
+		int64_t v = which == CK_RECOVERY ? l->durable
+		            : which == CK_START  ? l->start_offset
+		                                 : l->hw;
+		struct ckpt_entry key = {.topic = l->topic, .partition = l->partition};
+		struct ckpt_entry *e =
+		    sorted ? bsearch(&key, c->e, (size_t)sorted, sizeof(*c->e), ckpt_cmp) : NULL;
+		if (e && e->offset == v)
+			continue;
+		changed = true;
+		if (e)
+			e->offset = v;
+		else
+			ckpt_set(c, l->topic, l->partition, v);
 	}
-	int r = ckpt_write(d, CKPT_RECOVERY, &d->recovery);
-	int r2 = ckpt_write(d, CKPT_START, &d->start);
-	int r3 = ckpt_write(d, CKPT_HW, &d->hw);
+	return changed;
+}
+
+/*
+ * Write the checkpoint files: all of them with force, else those whose
+ * content changed. Once the recovery points on disk match the logs, each log
+ * may drop page cache up to its last synced position (see cache_keep_start).
+ */
+static int checkpoint(struct logdir *d, bool force)
+{
+	bool ch_rec = ckpt_update(&d->recovery, d, CK_RECOVERY) || force || d->ckpt_removed;
+	bool ch_start = ckpt_update(&d->start, d, CK_START) || force || d->ckpt_removed;
+	bool ch_hw = ckpt_update(&d->hw, d, CK_HW) || force || d->ckpt_removed;
+	int r = ch_rec ? ckpt_write(d, CKPT_RECOVERY, &d->recovery) : 0;
+	int r2 = ch_start ? ckpt_write(d, CKPT_START, &d->start) : 0;
+	int r3 = ch_hw ? ckpt_write(d, CKPT_HW, &d->hw) : 0;
+	if (r == 0) {
+		for (int i = 0; i < d->nlogs; i++) {
+			struct plog *l = d->logs[i];
+			l->ck_seg = l->synced_seg;
+			l->ck_pos = l->synced_pos;
+		}
+	}
+	if (r == 0 && r2 == 0 && r3 == 0)
+		d->ckpt_removed = false;
 	if (r < 0 || r2 < 0 || r3 < 0) {
 		LOG_ERROR("%s: cannot write checkpoints: %s", d->path,
 		          err_str(r < 0    ? r
@@ -418,6 +468,16 @@ int logdir_checkpoint(struct logdir *d)
 		return r < 0 ? r : r2 < 0 ? r2 : r3;
 	}
 	return 0;
+}
+
+int logdir_checkpoint(struct logdir *d)
+{
+	return checkpoint(d, true);
+}
+
+int logdir_checkpoint_changed(struct logdir *d)
+{
+	return checkpoint(d, false);
 }
 
 /* Final sync of one log for a clean close: data, then the active indexes. */

@@ -47,6 +47,7 @@ void log_config_default(struct log_config *cfg)
 	cfg->segment_index_bytes = 10 * 1024 * 1024;
 	cfg->file_delete_delay_ms = 60000;
 	cfg->log_append_time = false;
+	cfg->cache_tail_bytes = LOG_CACHE_TAIL_BYTES_DEFAULT;
 }
 
 void plog_set_config(struct plog *l, const struct log_config *cfg)
@@ -208,7 +209,7 @@ static int check_tail(struct plog *l, struct segment *s)
 	LOG_WARN("%s: segment %lld does not end at the checkpointed offset %lld; rescanning",
 	         l->dir, (long long)s->base, (long long)l->leo);
 	int64_t prev_last = s->base - 1, old_size = s->size;
-	r = segment_recover(l, s, true, &prev_last);
+	r = segment_recover(l, s, SCAN_CHECK_ALL, &prev_last);
 	if (r < 0)
 		return r;
 	l->size_bytes += s->size - old_size;
@@ -470,6 +471,91 @@ static int add_fd(struct plog_sync *s, int fd)
 	return 0;
 }
 
+/*
+ * Where page-cache dropping must stop: segment index *seg and byte position
+ * *pos within it. That is cfg.cache_tail_bytes before the end of the log, or
+ * the position of the last checkpointed recovery point if that comes first
+ * (a crash recovery checks what follows it, and should find it cached).
+ * *seg = -1: drop nothing.
+ */
+static void cache_keep_start(const struct plog *l, int *seg, int64_t *pos)
+{
+	*seg = -1;
+	*pos = 0;
+	int64_t keep = l->cfg.cache_tail_bytes;
+	if (keep < 0 || l->ck_seg < 0)
+		return;
+	int ck = plog_find_segment(l, l->ck_seg);
+	if (ck < 0 || l->segs[ck]->base != l->ck_seg)
+		return; /* its segment is gone or not found: wait for the next checkpoint */
+	int i = l->nsegs - 1;
+	for (; i >= 0; i--) {
+		int64_t size = l->segs[i]->size;
+		if (size >= keep)
+			break;
+		keep -= size;
+	}
+	int tail_seg = i < 0 ? 0 : i;
+	int64_t tail_pos = i < 0 ? 0 : l->segs[i]->size - keep;
+	if (ck < tail_seg || (ck == tail_seg && l->ck_pos < tail_pos)) {
+		*seg = ck;
+		*pos = l->ck_pos;
+	} else {
+		*seg = tail_seg;
+		*pos = tail_pos;
+	}
+}
+
+/*
+ * The part of segment i's .log to drop from the page cache once this sync
+ * made it durable: from what was dropped before up to where keeping starts.
+ * Both ends sit on CACHE_DROP_ALIGN: the kernel keeps a large folio that a
+ * range only partly covers, and the next range would start past it.
+ */
+#define CACHE_DROP_ALIGN (2 * 1024 * 1024)
+
+static int64_t cache_drop_end(struct segment *g, int i, int keep_seg, int64_t keep_pos)
+{
+	if (g->cache_dropped > g->size)
+		g->cache_dropped = g->size - g->size % CACHE_DROP_ALIGN; /* truncated since */
+	if (keep_seg < 0 || i > keep_seg)
+		return g->cache_dropped;
+	int64_t end = i < keep_seg ? g->size : keep_pos;
+	if (end < g->size)
+		end -= end % CACHE_DROP_ALIGN;
+	return end > g->cache_dropped ? end : g->cache_dropped;
+}
+
+static void plan_cache_drop(struct plog_sync *s, int slot, struct segment *g, int i, int keep_seg,
+                            int64_t keep_pos)
+{
+	int64_t end = cache_drop_end(g, i, keep_seg, keep_pos);
+	s->drop_off[slot] = g->cache_dropped;
+	s->drop_len[slot] = end - g->cache_dropped;
+	g->cache_dropped = end;
+}
+
+#define EARLY_SYNC_MIN (8 * 1024 * 1024)
+
+bool plog_sync_frees_cache(const struct plog *l)
+{
+	if (l->sync_inflight || l->failed || l->cfg.cache_tail_bytes < 0)
+		return false;
+	/* Bytes between the synced position and the start of the cached tail. */
+	int64_t keep = l->cfg.cache_tail_bytes, behind = -keep;
+	for (int i = l->nsegs - 1; i >= 0; i--) {
+		const struct segment *g = l->segs[i];
+		if (g->base == l->synced_seg) {
+			behind += g->size - l->synced_pos;
+			return behind >= EARLY_SYNC_MIN;
+		}
+		behind += g->size;
+		if (behind >= EARLY_SYNC_MIN)
+			return true;
+	}
+	return behind >= EARLY_SYNC_MIN;
+}
+
 static void sync_release(struct plog_sync *s)
 {
 	struct plog *l = s->log;
@@ -493,7 +579,12 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 	if (l->sync_inflight || l->failed)
 		return 0;
 	int64_t target = l->leo;
+	s->target_seg = plog_active(l)->base;
+	s->target_pos = plog_active(l)->size;
 	int r = 0;
+	int keep_seg;
+	int64_t keep_pos;
+	cache_keep_start(l, &keep_seg, &keep_pos);
 	l->nsync_segs = 0;
 	for (int i = 0; i < l->nsegs; i++) {
 		struct segment *g = l->segs[i];
@@ -503,10 +594,14 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 		int need = (g->dirty ? 1 : 0) + (idx && g->idx_fd >= 0) + (idx && g->tidx_fd >= 0);
 		if (s->nfds + need > (int)ARRAY_SIZE(s->fds)) {
 			target = g->base;
+			s->target_seg = g->base;
+			s->target_pos = 0;
 			break;
 		}
-		if (g->dirty && g->fd >= 0)
+		if (g->dirty && g->fd >= 0) {
+			plan_cache_drop(s, s->nfds, g, i, keep_seg, keep_pos);
 			r = add_fd(s, g->fd);
+		}
 		if (r == 0 && idx && g->idx_fd >= 0)
 			r = add_fd(s, g->idx_fd);
 		if (r == 0 && idx && g->tidx_fd >= 0)
@@ -561,6 +656,9 @@ void plog_sync_run(struct plog_sync *s)
 	int err = 0;
 	for (int i = 0; i < s->nfds && !err; i++)
 		err = file_fdatasync(s->fds[i]);
+	/* Durable now, so clean: the dropped pages go back to be reused. */
+	for (int i = 0; i < s->nfds && !err; i++)
+		file_drop_cache(s->fds[i], s->drop_off[i], s->drop_len[i]);
 	if (!err && s->dir_fd >= 0)
 		err = file_fsync(s->dir_fd);
 	if (!err && s->parent_dir_fd >= 0)
@@ -594,6 +692,8 @@ void plog_sync_complete(struct plog_sync *s)
 			int64_t t = s->target_offset < l->leo ? s->target_offset : l->leo;
 			if (t > l->durable)
 				l->durable = t;
+			l->synced_seg = s->target_seg;
+			l->synced_pos = s->target_pos;
 			l->unflushed -= l->sync_msgs;
 			if (l->unflushed < 0)
 				l->unflushed = 0;

@@ -136,8 +136,10 @@ static void epochs_load(struct plog *l)
 
 /* ---- segment scan ---- */
 
-int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *prev_last)
+int segment_recover(struct plog *l, struct segment *s, int64_t check_from, int64_t *prev_last)
 {
+	bool validate = check_from != SCAN_CHECK_NONE;
+	int64_t checked_from = -1; /* position of the first CRC-checked batch */
 	int r = segment_open_fd(s, l->dir);
 	if (r < 0)
 		return r;
@@ -156,11 +158,13 @@ int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *p
 	int64_t valid_end = 0;
 	seg_scan_init(&sc, s->fd, 0, fsize);
 	while (seg_scan_next(&sc, &b) == 1) {
-		if (validate) {
+		if (validate && b.last >= check_from) {
 			const uint8_t *p = seg_scan_bytes(&sc, &b);
 			/* Cleaned batches may have offset gaps (cleaner.c). */
 			if (!p || log__batch_check(p, (size_t)b.size) != 0)
 				break;
+			if (checked_from < 0)
+				checked_from = b.pos;
 		}
 		if (b.base <= *prev_last || b.base < s->base || b.last - s->base > INT32_MAX ||
 		    b.pos + b.size > UINT32_MAX)
@@ -179,9 +183,14 @@ int segment_recover(struct plog *l, struct segment *s, bool validate, int64_t *p
 	if (r < 0)
 		return r;
 	s->size = valid_end;
-	if (validate) {
+	if (validate && checked_from == 0) {
 		s->ver_end = valid_end; /* checked batch by batch just now */
 		s->ver_lo = s->ver_hi = 0;
+	} else if (validate) {
+		/* Headers walked, not checked, up to checked_from: read checks them. */
+		s->ver_end = 0;
+		s->ver_lo = checked_from < 0 ? 0 : checked_from;
+		s->ver_hi = checked_from < 0 ? 0 : valid_end;
 	} else {
 		if (s->ver_end > valid_end)
 			s->ver_end = valid_end;
@@ -334,12 +343,18 @@ static int first_to_scan(const struct plog *l, bool clean, int64_t rp)
 	return i < 0 ? 0 : i;
 }
 
-static int recover(struct plog *l, int first)
+/*
+ * Scan from segment first on. Batches wholly before the recovery point rp
+ * were synced before it was checkpointed: their headers are walked (indexes
+ * and offsets rebuilt) but their data is not read, so the work after a crash
+ * follows what was written since the last checkpoint, not the segment size.
+ */
+static int recover(struct plog *l, int first, int64_t rp)
 {
 	int64_t prev_last = l->segs[first]->base - 1;
 	for (int i = first; i < l->nsegs; i++) {
 		struct segment *s = l->segs[i];
-		int r = segment_recover(l, s, true, &prev_last);
+		int r = segment_recover(l, s, rp >= 0 ? rp : SCAN_CHECK_ALL, &prev_last);
 		if (r < 0)
 			return r;
 		s->dirty = true; /* bytes may sit in the page cache only */
@@ -400,6 +415,7 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 	l->cfg = *cfg;
 	l->parent_dirty = fresh;
 	l->read_offline_from = INT64_MAX;
+	l->synced_seg = l->synced_pos = l->ck_seg = l->ck_pos = -1;
 
 	/* A cleaning interrupted by a crash is completed or discarded first. */
 	int r = fresh ? 0 : log__cleaner_recover(l->dir);
@@ -428,7 +444,7 @@ int plog_open_dir(struct logdir *d, const char *topic, int32_t partition,
 	if (first < l->nsegs) {
 		LOG_INFO("%s: recovering from segment %lld (recovery point %lld)", l->dir,
 		         (long long)l->segs[first]->base, (long long)rp);
-		r = recover(l, first);
+		r = recover(l, first, rp);
 		if (r < 0)
 			goto fail;
 		l->leo = l->segs[l->nsegs - 1]->end_offset;

@@ -199,6 +199,7 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 		return ERR_INVALID;
 	int64_t now = clock_now_ms();
 	l->trunc_gen++;
+	l->synced_seg = l->ck_seg = -1; /* positions past the cut mean nothing now */
 	int i = plog_find_segment(l, offset);
 	if (i < 0) {
 		/* Below every segment: start over empty at offset. */
@@ -213,6 +214,7 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 		l->segs[0] = s;
 		l->nsegs = 1;
 		l->leo = l->start_offset = l->durable = l->hw = offset;
+		l->synced_seg = l->ck_seg = -1;
 		l->dir_dirty = true;
 		epochs_truncate(l, offset);
 		epochs_write(l, false);
@@ -255,7 +257,7 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 	/* Rebuild indexes, table and max timestamp of the shortened segment. */
 	int64_t prev_last = s->base - 1;
 	segment_close_index_fds(s);
-	r = segment_recover(l, s, false, &prev_last);
+	r = segment_recover(l, s, SCAN_CHECK_NONE, &prev_last);
 	if (r < 0)
 		goto fail;
 	r = index_write_files(s, l->dir, false);

@@ -29,6 +29,7 @@ struct partitions {
 	struct loop_timer cleaner_timer; /* log.cleaner.backoff.ms */
 	struct clean_task *clean_task;   /* the cleaning in flight (one at a time) */
 	struct loop_timer recover_timer; /* storage-error recovery, once a second */
+	int64_t appended_since_checkpoint;
 };
 
 struct sync_job {
@@ -37,7 +38,7 @@ struct sync_job {
 };
 
 #define OWNER(t, field)        ((struct partitions *)((char *)(t)-offsetof(struct partitions, field)))
-#define CHECKPOINT_INTERVAL_MS 60000
+#define CHECKPOINT_EAGER_BYTES (64 * 1024 * 1024)
 
 static void list_init(struct pwaiter *head)
 {
@@ -224,9 +225,13 @@ static void before_sleep(void *arg)
 		p->in_dirty_list = false;
 		p->next_dirty = NULL;
 		if (p->topic && p->dirty && !p->sync_running) {
-			if (wants_sync(p, now))
+			/*
+			 * Relaxed and not due: the flush timer finds it later, unless
+			 * an early sync (acks do not wait for it) lets the page cache
+			 * behind the tail be dropped and its memory reused.
+			 */
+			if (wants_sync(p, now) || plog_sync_frees_cache(p->log))
 				start_sync(pm, p);
-			/* relaxed and not due: the flush timer finds it later */
 		}
 		p = next;
 	}
@@ -261,15 +266,20 @@ static void retention_timer_cb(struct loop_timer *t)
 
 /*
  * Checkpoints record each log's recovery point so a crash rescans only what
- * came after. They are small files; writing them takes a few ms once a minute.
+ * came after: every log.flush.offset.checkpoint.interval.ms when something
+ * changed, and at once after CHECKPOINT_EAGER_BYTES of appends, so the data a
+ * crash recovery must check stays small however fast the log grows. The files
+ * are small (a line per partition).
  */
 static void checkpoint_timer_cb(struct loop_timer *t)
 {
 	struct partitions *pm = OWNER(t, checkpoint_timer);
-	int err = logdir_checkpoint(pm->logdir);
+	pm->appended_since_checkpoint = 0;
+	int err = logdir_checkpoint_changed(pm->logdir);
 	if (err)
 		LOG_WARN("writing checkpoints failed: %s", err_str(err));
-	loop_timer_start(pm->loop, t, CHECKPOINT_INTERVAL_MS);
+	int32_t ms = pm->cfg->log_flush_offset_checkpoint_interval_ms;
+	loop_timer_start(pm->loop, t, ms > 0 ? ms : 1);
 }
 
 /*
@@ -439,7 +449,10 @@ int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir
 	loop_timer_init(&pm->retention_timer, retention_timer_cb);
 	loop_timer_start(loop, &pm->retention_timer, cfg->log_retention_check_interval_ms);
 	loop_timer_init(&pm->checkpoint_timer, checkpoint_timer_cb);
-	loop_timer_start(loop, &pm->checkpoint_timer, CHECKPOINT_INTERVAL_MS);
+	loop_timer_start(loop, &pm->checkpoint_timer,
+	                 cfg->log_flush_offset_checkpoint_interval_ms > 0
+	                     ? cfg->log_flush_offset_checkpoint_interval_ms
+	                     : 1);
 	cleaner_init(pm);
 	loop_timer_init(&pm->recover_timer, recover_timer_cb);
 	loop_timer_start(loop, &pm->recover_timer, 1000);
@@ -572,6 +585,12 @@ int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t no
 	p->bytes_in += (int64_t)len;
 	p->messages_in += res->last_offset - res->base_offset + 1;
 	mark_dirty(p->mgr, p);
+	struct partitions *pm = p->mgr;
+	pm->appended_since_checkpoint += (int64_t)len;
+	if (pm->appended_since_checkpoint >= CHECKPOINT_EAGER_BYTES) {
+		pm->appended_since_checkpoint = 0;
+		loop_timer_start(pm->loop, &pm->checkpoint_timer, 0);
+	}
 	if (is_relaxed(p))
 		set_high_watermark(p, plog_end_offset(p->log));
 	return 0;
