@@ -15,7 +15,7 @@
 #
 # Settings (environment): ROUNDS (3), N (1000000), PARTITIONS (4), E2E_RATE
 # (10000), E2E_SECS (5), PEERS ("mock fjord redis nats"), SCALE (1: run the
-# scale checks), SCALE_PARTITIONS (10000), STORE_MB (2048: data written before
+# scale checks), SCALE_PARTITIONS (10000), STORE_MB (10240: data written before
 # the kill -9 restart), LIMITS (1: iperf3 and fio), PROFILE (1: perf record of
 # Fjord's headline produce), BUDGET (540 s: later rounds are skipped past it),
 # RESULTS (bench/results), MD (BENCHMARKS.md; empty = do not write), BUILD.
@@ -49,7 +49,7 @@ SCALE="${SCALE:-$DEFAULT_SCALE}"
 LIMITS="${LIMITS:-$DEFAULT_LIMITS}"
 PROFILE="${PROFILE:-$DEFAULT_PROFILE}"
 SCALE_PARTITIONS="${SCALE_PARTITIONS:-10000}"
-STORE_MB="${STORE_MB:-2048}"
+STORE_MB="${STORE_MB:-10240}"
 BUDGET="${BUDGET:-540}"
 RESULTS="${RESULTS:-$ROOT/bench/results}"
 MD="${MD-$ROOT/BENCHMARKS.md}"

@@ -127,7 +127,7 @@ if scale:
     target("restart to serving with %d partitions" % a.scale_partitions, f("restart_wide_secs"), 2, ge=False, unit=" s")
     target("idle RSS before data (no topics)", f("idle_rss_mb_empty"), 64, ge=False, unit=" MB")
     target("idle RSS before data (%d partitions created)" % a.scale_partitions, f("idle_rss_mb_partitions"), 64, ge=False, unit=" MB")
-    target("restart to serving after kill -9 with %s MB stored (scaled from 10 GB)" % scale.get("stored_mb", "?"),
+    target("restart to serving after kill -9 with %s MB stored" % scale.get("stored_mb", "?"),
            f("restart_kill9_secs"), 1, ge=False, unit=" s")
 ttable = "\n".join(["| target | measured | bar | verdict |", "|---|---|---|---|"] +
                    ["| %s | %s | %s | %s |" % t for t in T])
