@@ -9,12 +9,15 @@
  *
  * produce: N messages of SIZE bytes to topic T (created with P partitions
  *   through the admin API if missing, unless --no-create). Latency is the
- *   delivery-report latency: from rd_kafka_producev() to the acknowledgement.
+ *   delivery-report latency: from rd_kafka_producev() to the acknowledgement
+ *   (rd_kafka_message_latency). --queue-messages / --queue-kbytes set the
+ *   client's queue.buffering.max.* (default: room for a whole 1 GB run).
  *   --producers K runs K producer instances (one thread and one client each)
  *   that share the N messages; their latencies are merged.
  * consume: reads N messages from the beginning of every partition of T,
  *   with assign() (no subscription, no commits); with --group G, K consumers
- *   subscribe as group G instead and share the partitions.
+ *   subscribe as group G instead and share the partitions. Messages are
+ *   taken in batches (rd_kafka_consume_batch_queue).
  *   --upto-available lowers N to what the partitions still hold (the mock
  *   cluster's retention keeps ~5 MiB per partition).
  * e2e: a producer thread sends at a fixed RATE with its send time in the
@@ -62,6 +65,8 @@ struct lg_opts {
 	long linger_ms;
 	long batch_size; /* bytes; 0 = librdkafka default */
 	long batch_num;  /* messages; 0 = librdkafka default */
+	long queue_msgs; /* queue.buffering.max.messages; 0 = librdkafka default */
+	long queue_kb;   /* queue.buffering.max.kbytes; 0 = librdkafka default */
 	bool keyed;
 	long rate;       /* e2e messages per second */
 	double duration; /* seconds: hard cap on every run */
@@ -179,6 +184,8 @@ static rd_kafka_conf_t *lg_base_conf(const struct lg_opts *o)
 	lg_set(conf, "bootstrap.servers", o->brokers);
 	lg_set(conf, "client.id", "fjord-loadgen");
 	lg_set(conf, "log_level", o->verbose ? "7" : "3");
+	if (o->verbose)
+		lg_set(conf, "debug", "broker,protocol,fetch,msg");
 	return conf;
 }
 
@@ -267,7 +274,8 @@ struct lg_produce_state {
 	long delivered;
 	long failed;
 	long long bytes;
-	double last_dr;
+	long expect;    /* the report that ends the run (0: none) */
+	double last_dr; /* when that report came */
 	rd_kafka_resp_err_t first_err;
 };
 
@@ -279,13 +287,14 @@ static void lg_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		if (!st->failed)
 			st->first_err = m->err;
 		st->failed++;
-		return;
+	} else {
+		/* librdkafka's own enqueue timestamp: no clock read per message here. */
+		lg_lat_add(&st->lat, (double)rd_kafka_message_latency(m) / 1000.0);
+		st->delivered++;
+		st->bytes += (long long)m->len;
 	}
-	int64_t sent_us = (int64_t)(intptr_t)m->_private;
-	lg_lat_add(&st->lat, (double)(lg_now_us() - sent_us) / 1000.0);
-	st->delivered++;
-	st->bytes += (long long)m->len;
-	st->last_dr = lg_now();
+	if (st->delivered + st->failed == st->expect)
+		st->last_dr = lg_now();
 }
 
 static rd_kafka_t *lg_producer(const struct lg_opts *o, void *opaque)
@@ -298,8 +307,10 @@ static rd_kafka_t *lg_producer(const struct lg_opts *o, void *opaque)
 		lg_setl(conf, "batch.size", o->batch_size);
 	if (o->batch_num > 0)
 		lg_setl(conf, "batch.num.messages", o->batch_num);
-	lg_set(conf, "queue.buffering.max.messages", "1000000");
-	lg_set(conf, "queue.buffering.max.kbytes", "1048576");
+	if (o->queue_msgs > 0)
+		lg_setl(conf, "queue.buffering.max.messages", o->queue_msgs);
+	if (o->queue_kb > 0)
+		lg_setl(conf, "queue.buffering.max.kbytes", o->queue_kb);
 	lg_setl(conf, "message.timeout.ms", (long)(o->duration * 1000) + 1000);
 	rd_kafka_conf_set_dr_msg_cb(conf, lg_dr_cb);
 	rd_kafka_conf_set_opaque(conf, opaque);
@@ -310,13 +321,12 @@ static rd_kafka_t *lg_producer(const struct lg_opts *o, void *opaque)
 static int lg_send(rd_kafka_t *rk, const struct lg_opts *o, char *buf, long i, double deadline)
 {
 	char key[32];
-	int klen = snprintf(key, sizeof(key), "key-%ld", i % 10000);
+	int klen = o->keyed ? snprintf(key, sizeof(key), "key-%ld", i % 10000) : 0;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 		    rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_VALUE(buf, (size_t)o->size),
-		    RD_KAFKA_V_KEY(o->keyed ? key : NULL, o->keyed ? (size_t)klen : 0),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_OPAQUE((void *)(intptr_t)lg_now_us()), RD_KAFKA_V_END);
+		    RD_KAFKA_V_KEY(o->keyed ? key : NULL, (size_t)klen),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return 0;
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -349,14 +359,19 @@ static void *lg_produce_worker(void *arg)
 		lg_die("out of memory", NULL);
 	lg_fill(buf, o->size, j->first);
 	double deadline = lg_deadline;
-	for (j->sent = 0; j->sent < j->count && lg_now() < deadline; j->sent++) {
+	for (j->sent = 0; j->sent < j->count; j->sent++) {
 		if (lg_send(j->rk, o, buf, j->first + j->sent, deadline) != 0)
 			break;
-		if ((j->sent & 1023) == 0)
+		if ((j->sent & 1023) == 0) {
 			rd_kafka_poll(j->rk, 0);
+			if (lg_now() >= deadline)
+				break;
+		}
 	}
 	while (j->st.delivered + j->st.failed < j->sent && lg_now() < deadline)
 		rd_kafka_poll(j->rk, 50);
+	if (j->st.last_dr == 0) /* cut short: the run ends now */
+		j->st.last_dr = lg_now();
 	free(buf);
 	return NULL;
 }
@@ -373,6 +388,7 @@ static int lg_run_produce(const struct lg_opts *o)
 		j->first = o->count * i / k;
 		j->count = o->count * (i + 1) / k - j->first;
 		lg_lat_init(&j->st.lat, j->count);
+		j->st.expect = j->count;
 		j->rk = lg_producer(o, &j->st);
 	}
 	lg_ensure_topic(jobs[0].rk, o);
@@ -452,6 +468,8 @@ static int lg_assign_all(rd_kafka_t *rk, const struct lg_opts *o, const int64_t 
 	return n;
 }
 
+#define LG_CONSUME_BATCH 4096
+
 /* One consumer; with a group, several share the count through the atomics. */
 struct lg_consumer_job {
 	const struct lg_opts *o;
@@ -468,25 +486,43 @@ static void *lg_consume_worker(void *arg)
 	struct lg_consumer_job *j = arg;
 	const struct lg_opts *o = j->o;
 	double deadline = lg_deadline;
-	while (atomic_load(j->got) < o->count && lg_now() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(j->rk, 100);
-		if (!m)
-			continue;
-		if (m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				fprintf(stderr, "loadgen: consume: %s\n",
-				        rd_kafka_message_errstr(m));
-				j->errors++;
+	/*
+	 * Batches from the consumer queue, one clock read per batch: a loop that
+	 * polls message by message drains librdkafka's fetch queue slower than
+	 * the broker fills it, and the client then stops fetching until the queue
+	 * is empty (queued.min.messages), which would time the loop, not the broker.
+	 */
+	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(j->rk);
+	rd_kafka_message_t *batch[LG_CONSUME_BATCH];
+	double now = lg_now();
+	while (atomic_load(j->got) < o->count && now < deadline) {
+		/* A short wait, so the first batch's call began at most 10 ms early. */
+		double before = now;
+		ssize_t n = rd_kafka_consume_batch_queue(q, 10, batch, LG_CONSUME_BATCH);
+		now = lg_now();
+		long got = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			rd_kafka_message_t *m = batch[i];
+			if (m->err) {
+				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+					fprintf(stderr, "loadgen: consume: %s\n",
+					        rd_kafka_message_errstr(m));
+					j->errors++;
+				}
+			} else {
+				got++;
+				j->bytes += (long long)m->len;
 			}
-		} else {
-			atomic_fetch_add(j->got, 1);
-			j->bytes += (long long)m->len;
-			j->last = lg_now();
-			if (j->first == 0)
-				j->first = j->last;
+			rd_kafka_message_destroy(m);
 		}
-		rd_kafka_message_destroy(m);
+		if (got) {
+			atomic_fetch_add(j->got, got);
+			j->last = now;
+			if (j->first == 0)
+				j->first = before;
+		}
 	}
+	rd_kafka_queue_destroy(q);
 	return NULL;
 }
 
@@ -558,9 +594,10 @@ static int lg_run_consume(const struct lg_opts *o)
 			first = jobs[i].first;
 	}
 	/*
-	 * The rate is timed from the first message to the last, so the lookup of
-	 * the start offsets and the group join (fixed costs that would dominate a
-	 * short run) stay out; "secs" is that span.
+	 * The rate is timed from the call that returned the first batch (begun at
+	 * most 10 ms before it) to the last batch, so the lookup of the start
+	 * offsets and the group join (fixed costs that would dominate a short
+	 * run) stay out; "secs" is that span.
 	 */
 	if (first > 0)
 		start = first;
@@ -734,28 +771,32 @@ static int lg_run_ready(const struct lg_opts *o, double t0)
 static void lg_usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: loadgen produce|consume|e2e|ready [options]\n"
-	       "  -b, --brokers HOST:PORT   bootstrap servers (localhost:9092)\n"
-	       "  -t, --topic NAME          topic (loadgen)\n"
-	       "  -n, --count N             messages (100000)\n"
-	       "  -s, --size BYTES          message size (100)\n"
-	       "  -p, --partitions P        partitions when creating the topic (1)\n"
-	       "  -a, --acks all|1|0        producer acks (all)\n"
-	       "  -z, --compression CODEC   none|gzip|snappy|lz4|zstd (none)\n"
-	       "  -l, --linger MS           linger.ms (5)\n"
-	       "      --batch-size BYTES    batch.size\n"
-	       "      --batch-num N         batch.num.messages\n"
-	       "  -k, --keyed               send keys (key-0 .. key-9999)\n"
-	       "  -r, --rate N              e2e: messages per second (1000)\n"
-	       "      --duration SECS       hard time cap for the run (120)\n"
-	       "      --producers K         produce: K producer instances share N (1)\n"
-	       "      --group G             consume: subscribe as group G (else assign())\n"
-	       "      --consumers K         consume --group: K members (1)\n"
-	       "      --fetch-wait MS       consumer fetch.wait.max.ms (consume 100, e2e default)\n"
-	       "      --no-create           the topic exists: skip CreateTopics\n"
-	       "      --label TEXT          copied into the JSON line\n"
-	       "      --upto-available      consume: stop at the records the topic still holds\n"
-	       "  -v, --verbose             librdkafka debug logs\n");
+	    f,
+	    "usage: loadgen produce|consume|e2e|ready [options]\n"
+	    "  -b, --brokers HOST:PORT   bootstrap servers (localhost:9092)\n"
+	    "  -t, --topic NAME          topic (loadgen)\n"
+	    "  -n, --count N             messages (100000)\n"
+	    "  -s, --size BYTES          message size (100)\n"
+	    "  -p, --partitions P        partitions when creating the topic (1)\n"
+	    "  -a, --acks all|1|0        producer acks (all)\n"
+	    "  -z, --compression CODEC   none|gzip|snappy|lz4|zstd (none)\n"
+	    "  -l, --linger MS           linger.ms (5)\n"
+	    "      --batch-size BYTES    batch.size\n"
+	    "      --batch-num N         batch.num.messages\n"
+	    "      --queue-messages N    queue.buffering.max.messages (1000000; 0 = client "
+	    "default)\n"
+	    "      --queue-kbytes N      queue.buffering.max.kbytes (1048576; 0 = client default)\n"
+	    "  -k, --keyed               send keys (key-0 .. key-9999)\n"
+	    "  -r, --rate N              e2e: messages per second (1000)\n"
+	    "      --duration SECS       hard time cap for the run (120)\n"
+	    "      --producers K         produce: K producer instances share N (1)\n"
+	    "      --group G             consume: subscribe as group G (else assign())\n"
+	    "      --consumers K         consume --group: K members (1)\n"
+	    "      --fetch-wait MS       consumer fetch.wait.max.ms (consume 100, e2e default)\n"
+	    "      --no-create           the topic exists: skip CreateTopics\n"
+	    "      --label TEXT          copied into the JSON line\n"
+	    "      --upto-available      consume: stop at the records the topic still holds\n"
+	    "  -v, --verbose             librdkafka debug logs\n");
 }
 
 static long lg_num(const char *s, const char *what)
@@ -783,6 +824,8 @@ int main(int argc, char **argv)
 	    .duration = 120,
 	    .clients = 1,
 	    .fetch_wait_ms = -1,
+	    .queue_msgs = 1000000,
+	    .queue_kb = 1048576,
 	    .label = "",
 	};
 	enum {
@@ -796,6 +839,8 @@ int main(int argc, char **argv)
 		OPT_NO_CREATE,
 		OPT_LABEL,
 		OPT_UPTO_AVAILABLE,
+		OPT_QUEUE_MSGS,
+		OPT_QUEUE_KB,
 	};
 	static const struct option longopts[] = {
 	    {"brokers", required_argument, NULL, 'b'},
@@ -810,6 +855,8 @@ int main(int argc, char **argv)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
 	    {"batch-num", required_argument, NULL, OPT_BATCH_NUM},
+	    {"queue-messages", required_argument, NULL, OPT_QUEUE_MSGS},
+	    {"queue-kbytes", required_argument, NULL, OPT_QUEUE_KB},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"producers", required_argument, NULL, OPT_PRODUCERS},
 	    {"group", required_argument, NULL, OPT_GROUP},
@@ -863,6 +910,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BATCH_NUM:
 			o.batch_num = lg_num(optarg, "--batch-num");
+			break;
+		case OPT_QUEUE_MSGS:
+			o.queue_msgs = lg_num(optarg, "--queue-messages");
+			break;
+		case OPT_QUEUE_KB:
+			o.queue_kb = lg_num(optarg, "--queue-kbytes");
 			break;
 		case OPT_DURATION:
 			o.duration = (double)lg_num(optarg, "--duration");

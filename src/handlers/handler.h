@@ -66,6 +66,7 @@ struct request {
 	int64_t received_ns;
 	/* Set by the server. */
 	void (*complete)(struct request *req, int how);
+	void (*release_frame)(struct request *req); /* may be NULL */
 	void *conn;
 	struct request *next; /* per-connection FIFO */
 	int state;            /* server's own */
@@ -87,6 +88,18 @@ static inline void request_done_no_response(struct request *req)
 static inline void request_close(struct request *req)
 {
 	req->complete(req, REQUEST_CLOSE);
+}
+/*
+ * A handler that parks and no longer needs the request's bytes gives the
+ * frame back early: a produce request waiting for its sync would otherwise
+ * hold megabytes that the next request must get fresh. Afterwards body and
+ * client_id are empty; anything the response still needs must live in the
+ * arena.
+ */
+static inline void request_release_frame(struct request *req)
+{
+	if (req->release_frame)
+		req->release_frame(req);
 }
 
 struct api_handler {

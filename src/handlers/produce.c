@@ -271,6 +271,16 @@ void handle_produce(struct request *req)
 		produce_respond(pk);
 		return;
 	}
+	/*
+	 * The batches are in the log now; only the topic names still point into
+	 * the frame. Copy them and give the frame back while we wait.
+	 */
+	for (int32_t i = 0; i < nt; i++) {
+		struct kstr *name = &resp->responses[i].name;
+		if (name->len > 0)
+			name->ptr = arena_strndup(&req->arena, name->ptr, (size_t)name->len);
+	}
+	request_release_frame(req);
 	/* Park on every partition; pending starts at 1 so an instant wake cannot finish early. */
 	req->parked = pk;
 	req->cancel = produce_cancel;

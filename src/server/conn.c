@@ -42,6 +42,12 @@ enum { RS_PROCESSING = 0, RS_READY, RS_NO_RESPONSE };
 
 static void request_complete(struct request *req, int how);
 
+static void release_frame(struct request *req)
+{
+	struct conn *c = req->conn;
+	server_request_release_frame(c->srv, req);
+}
+
 static void conn_push(struct conn *c, struct request *req)
 {
 	req->next = NULL;
@@ -86,6 +92,7 @@ static void dispatch(struct conn *c, struct request *req)
 	req->conn = c;
 	req->client_host = kstr_c(c->host);
 	req->complete = request_complete;
+	req->release_frame = release_frame;
 	req->received_ns = clock_mono_ns();
 	conn_push(c, req);
 	c->last_active_ms = clock_mono_ms(); /* a whole request, not a trickle of bytes */

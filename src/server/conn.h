@@ -48,6 +48,7 @@ void conn_update_interest(struct conn *c);
 /* server.c provides these to conn.c. */
 struct request *server_request_get(struct server *s, size_t frame_len);
 void server_request_put(struct server *s, struct request *req);
+void server_request_release_frame(struct server *s, struct request *req);
 struct broker *server_broker(struct server *s);
 bool server_draining(const struct server *s);
 void server_conn_closed(struct server *s, struct conn *c);

@@ -154,6 +154,18 @@ struct request *server_request_get(struct server *s, size_t frame_len)
 	return req;
 }
 
+void server_request_release_frame(struct server *s, struct request *req)
+{
+	req->client_id = kstr_null();
+	rd_init(&req->body, NULL, 0);
+	if (req->frame_cap <= KEEP_FRAME_MAX)
+		return; /* small: stays with the request for its next use */
+	big_put(s, req->frame, req->frame_cap);
+	req->frame = NULL;
+	req->frame_cap = 0;
+	req->frame_len = 0;
+}
+
 void server_request_put(struct server *s, struct request *req)
 {
 	/* File ranges spliced into the response hold segment references. */

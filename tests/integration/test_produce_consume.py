@@ -172,3 +172,35 @@ def test_pipelined_responses_in_request_order(shared_broker, topic_name):
         order = [c.recv()[0] for _ in kinds]
     assert order == [corr for corr, _ in kinds], "responses out of order"
     assert helpers.latest_offset(shared_broker.bootstrap, t) == 20
+
+
+def test_pipelined_big_produces_answer_their_own_topics(shared_broker, topic_name):
+    """Big produce requests give their frame back while they wait for the sync;
+    each response must still name its own topic (the names are copied first)."""
+    names = [topic_name() for _ in range(4)]
+    width = max(len(n) for n in names)
+    names = [n + "x" * (width - len(n)) for n in names]  # same length: same offsets in a frame
+    for n in names:
+        helpers.create_topic(shared_broker.bootstrap, n)
+    with kwire.Conn(shared_broker.bootstrap, timeout=30) as c:
+        frames, expect = [], []
+        for round_ in range(3):
+            for i, n in enumerate(names):
+                value = bytes([65 + i]) * (300 * 1024)  # over the broker's small-frame size
+                body = kwire.produce_body(n, 0, kwire.record_batch([(b"k%d" % round_, value)]))
+                corr = 100 + round_ * 10 + i
+                frames.append(kwire.encode_request("Produce", 7, body, corr))
+                c.pending[corr] = ("Produce", 7)
+                expect.append((corr, n, round_))
+        c.send_raw(b"".join(frames))
+        for corr, n, round_ in expect:
+            got, resp = c.recv()
+            assert got == corr
+            topic = resp["Responses"][0]
+            assert topic["Name"] == n, "response names %r, expected %r" % (topic["Name"], n)
+            part = topic["PartitionResponses"][0]
+            assert part["ErrorCode"] == 0 and part["BaseOffset"] == round_, part
+        for i, n in enumerate(names):
+            part = kwire.fetch(c, n, 0, 0, max_bytes=4 << 20)
+            recs = [r for b in part["batches"] for r in b["records"]]
+            assert [r["value"] for r in recs] == [bytes([65 + i]) * (300 * 1024)] * 3
