@@ -14,6 +14,7 @@
 #define FJORD_LOG_LOG_INT_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -168,6 +169,11 @@ struct logdir {
 	struct plog **logs;
 	int nlogs, cap_logs;
 	struct worker_pool *worker;
+	/* Checkpoint files being written on the worker (one write at a time). */
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
+	bool ck_busy;   /* a write is queued or running */
+	bool ck_failed; /* the last write failed: the next one rewrites all */
 };
 
 /* ---- segment.c: files, references, position table, scanning ---- */

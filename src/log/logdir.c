@@ -24,7 +24,9 @@
  * any such folder left by a previous run.
  *
  * Threads: the owning loop thread, except logdir_purge_deleted (any thread).
- * logdir_close and logdir_checkpoint fsync on the caller's thread.
+ * logdir_close and logdir_checkpoint fsync on the caller's thread;
+ * logdir_checkpoint_changed hands the writing to the worker pool when one is
+ * set (the files are formatted on the loop first).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -143,18 +145,27 @@ static void ckpt_read(struct logdir *d, const char *name, struct ckpt *c)
 	free(data);
 }
 
-static int ckpt_write(struct logdir *d, const char *name, const struct ckpt *c)
+/* The text of one checkpoint file (malloc'd, *n bytes). */
+static char *ckpt_format(const struct ckpt *c, size_t *n)
 {
-	size_t cap = 64, n = 0;
+	size_t cap = 64;
 	for (int i = 0; i < c->n; i++)
 		cap += strlen(c->e[i].topic) + 40;
 	char *buf = malloc(cap);
 	if (!buf)
 		abort();
-	n += (size_t)snprintf(buf, cap, "0\n%d\n", c->n);
+	size_t len = (size_t)snprintf(buf, cap, "0\n%d\n", c->n);
 	for (int i = 0; i < c->n; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s %" PRId32 " %" PRId64 "\n",
-		                      c->e[i].topic, c->e[i].partition, c->e[i].offset);
+		len += (size_t)snprintf(buf + len, cap - len, "%s %" PRId32 " %" PRId64 "\n",
+		                        c->e[i].topic, c->e[i].partition, c->e[i].offset);
+	*n = len;
+	return buf;
+}
+
+static int ckpt_write(struct logdir *d, const char *name, const struct ckpt *c)
+{
+	size_t n;
+	char *buf = ckpt_format(c, &n);
 	char path[PATH_MAX_LEN];
 	snprintf(path, sizeof(path), "%s/%s", d->path, name);
 	int r = file_write_atomic(path, buf, n, true);
@@ -239,6 +250,8 @@ int logdir_open(const char *path, struct logdir **out)
 	if (!d)
 		abort();
 	d->path = str_ndup(path, strlen(path));
+	pthread_mutex_init(&d->ck_mu, NULL);
+	pthread_cond_init(&d->ck_cv, NULL);
 	ckpt_read(d, CKPT_RECOVERY, &d->recovery);
 	ckpt_read(d, CKPT_START, &d->start);
 	ckpt_read(d, CKPT_HW, &d->hw);
@@ -438,29 +451,120 @@ static bool ckpt_update(struct ckpt *c, const struct logdir *d, int which)
 	return changed;
 }
 
+/* Checkpoint files formatted on the loop, written on the worker. */
+struct ckpt_job {
+	struct logdir *d;
+	int n;
+	char *path[3];
+	char *text[3];
+	size_t len[3];
+};
+
+static void ckpt_job_run(void *arg)
+{
+	struct ckpt_job *j = arg;
+	struct logdir *d = j->d;
+	int err = 0;
+	for (int i = 0; i < j->n; i++) {
+		int r = file_write_atomic(j->path[i], j->text[i], j->len[i], true);
+		if (r < 0 && !err) {
+			err = r;
+			LOG_ERROR("cannot write %s: %s", j->path[i], err_str(r));
+		}
+		free(j->path[i]);
+		free(j->text[i]);
+	}
+	free(j);
+	pthread_mutex_lock(&d->ck_mu);
+	if (err)
+		d->ck_failed = true;
+	d->ck_busy = false;
+	pthread_cond_broadcast(&d->ck_cv);
+	pthread_mutex_unlock(&d->ck_mu);
+}
+
+static void ckpt_job_add(struct ckpt_job *j, struct logdir *d, const char *name,
+                         const struct ckpt *c)
+{
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "%s/%s", d->path, name);
+	j->path[j->n] = str_ndup(path, strlen(path));
+	j->text[j->n] = ckpt_format(c, &j->len[j->n]);
+	j->n++;
+}
+
+/* Each log may drop page cache up to its last synced position (see cache_keep_start). */
+static void ckpt_mark_written(struct logdir *d)
+{
+	for (int i = 0; i < d->nlogs; i++) {
+		struct plog *l = d->logs[i];
+		l->ck_seg = l->synced_seg;
+		l->ck_pos = l->synced_pos;
+	}
+}
+
 /*
  * Write the checkpoint files: all of them with force, else those whose
- * content changed. Once the recovery points on disk match the logs, each log
- * may drop page cache up to its last synced position (see cache_keep_start).
+ * content changed. With a worker pool and no force, the files are formatted
+ * here and written (fsync, rename, fsync of the directory) on a worker, so
+ * the loop never waits for the disk; while one write is in flight a later
+ * call does nothing and the next one catches up. A failed write makes the
+ * next one rewrite every file. The logs count the new recovery points as
+ * written at once: if the write fails, the only cost is that page cache
+ * past the on-disk recovery point may already be dropped, which makes a
+ * crash recovery read from disk.
  */
 static int checkpoint(struct logdir *d, bool force)
 {
-	bool ch_rec = ckpt_update(&d->recovery, d, CK_RECOVERY) || force || d->ckpt_removed;
-	bool ch_start = ckpt_update(&d->start, d, CK_START) || force || d->ckpt_removed;
-	bool ch_hw = ckpt_update(&d->hw, d, CK_HW) || force || d->ckpt_removed;
+	bool sync = force || !d->worker;
+	pthread_mutex_lock(&d->ck_mu);
+	if (sync)
+		while (d->ck_busy)
+			pthread_cond_wait(&d->ck_cv, &d->ck_mu);
+	bool busy = d->ck_busy, failed = d->ck_failed;
+	if (!busy)
+		d->ck_failed = false;
+	pthread_mutex_unlock(&d->ck_mu);
+	if (busy)
+		return 0;
+	bool all = force || failed || d->ckpt_removed;
+	bool ch_rec = ckpt_update(&d->recovery, d, CK_RECOVERY) || all;
+	bool ch_start = ckpt_update(&d->start, d, CK_START) || all;
+	bool ch_hw = ckpt_update(&d->hw, d, CK_HW) || all;
+	if (!sync) {
+		if (!ch_rec && !ch_start && !ch_hw) {
+			ckpt_mark_written(d);
+			return 0;
+		}
+		struct ckpt_job *j = calloc(1, sizeof(*j));
+		if (!j)
+			abort();
+		j->d = d;
+		if (ch_rec)
+			ckpt_job_add(j, d, CKPT_RECOVERY, &d->recovery);
+		if (ch_start)
+			ckpt_job_add(j, d, CKPT_START, &d->start);
+		if (ch_hw)
+			ckpt_job_add(j, d, CKPT_HW, &d->hw);
+		d->ckpt_removed = false;
+		ckpt_mark_written(d);
+		pthread_mutex_lock(&d->ck_mu);
+		d->ck_busy = true;
+		pthread_mutex_unlock(&d->ck_mu);
+		worker_submit(d->worker, ckpt_job_run, NULL, j);
+		return 0;
+	}
 	int r = ch_rec ? ckpt_write(d, CKPT_RECOVERY, &d->recovery) : 0;
 	int r2 = ch_start ? ckpt_write(d, CKPT_START, &d->start) : 0;
 	int r3 = ch_hw ? ckpt_write(d, CKPT_HW, &d->hw) : 0;
-	if (r == 0) {
-		for (int i = 0; i < d->nlogs; i++) {
-			struct plog *l = d->logs[i];
-			l->ck_seg = l->synced_seg;
-			l->ck_pos = l->synced_pos;
-		}
-	}
+	if (r == 0)
+		ckpt_mark_written(d);
 	if (r == 0 && r2 == 0 && r3 == 0)
 		d->ckpt_removed = false;
 	if (r < 0 || r2 < 0 || r3 < 0) {
+		pthread_mutex_lock(&d->ck_mu);
+		d->ck_failed = true;
+		pthread_mutex_unlock(&d->ck_mu);
 		LOG_ERROR("%s: cannot write checkpoints: %s", d->path,
 		          err_str(r < 0    ? r
 		                  : r2 < 0 ? r2
@@ -555,6 +659,8 @@ void logdir_close(struct logdir *d, bool clean)
 	ckpt_release(&d->recovery);
 	ckpt_release(&d->start);
 	ckpt_release(&d->hw);
+	pthread_mutex_destroy(&d->ck_mu);
+	pthread_cond_destroy(&d->ck_cv);
 	free(d->logs);
 	free(d->path);
 	free(d);

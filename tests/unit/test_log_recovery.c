@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "base/clock.h"
+#include "io/worker.h"
 #include "log_test_util.h"
 
 static int64_t append_n(struct plog *l, int n, int nrec, int vlen)
@@ -98,6 +99,72 @@ static void append_raw(const char *name, const void *p, size_t n)
 	CHECK(fd >= 0);
 	CHECK(write(fd, p, n) == (ssize_t)n);
 	close(fd);
+}
+
+/* The recovery point recorded for t-0 in the checkpoint file, or -1. */
+static int64_t recovery_point_on_disk(void)
+{
+	char path[4096], *txt = NULL;
+	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", unit_tmpdir());
+	if (file_read_all(path, 1 << 20, &txt) <= 0)
+		return -1;
+	const char *line = strstr(txt, "\nt 0 ");
+	int64_t v = line ? strtoll(line + 5, NULL, 10) : -1;
+	free(txt);
+	return v;
+}
+
+/* Checkpoints handed to a worker: written there, one at a time. */
+static struct worker_pool *ck_worker_start(void)
+{
+	struct worker_pool *w;
+	CHECK_EQ_INT(worker_pool_new(NULL, 1, &w), 0);
+	logdir_set_worker(tl_dir, w);
+	return w;
+}
+
+static void ck_worker_drain(struct worker_pool *w)
+{
+	worker_pool_free(w); /* runs what is queued */
+	logdir_set_worker(tl_dir, NULL);
+}
+
+TEST(checkpoint_written_on_the_worker)
+{
+	struct log_config cfg = test_cfg();
+	tl_open(&cfg);
+	struct worker_pool *w = ck_worker_start();
+	append_n(tl_log, 10, 1, 100);
+	tl_sync(tl_log);
+	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
+	ck_worker_drain(w);
+	CHECK_EQ_INT(recovery_point_on_disk(), 10);
+	logdir_close(tl_dir, true);
+}
+
+TEST(failed_checkpoint_write_is_redone)
+{
+	struct log_config cfg = test_cfg();
+	tl_open(&cfg);
+	struct worker_pool *w = ck_worker_start();
+	append_n(tl_log, 10, 1, 100);
+	tl_sync(tl_log);
+	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
+	ck_worker_drain(w);
+	append_n(tl_log, 5, 1, 100);
+	tl_sync(tl_log);
+	w = ck_worker_start();
+	file_fault_fail_path(FILE_OP_RENAME, 1, EIO, false, "recovery-point");
+	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
+	ck_worker_drain(w);
+	file_fault_reset();
+	CHECK_EQ_INT(recovery_point_on_disk(), 10); /* the failed write left the old file */
+	/* Nothing changed since, yet the next checkpoint writes again. */
+	w = ck_worker_start();
+	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
+	ck_worker_drain(w);
+	CHECK_EQ_INT(recovery_point_on_disk(), 15);
+	logdir_close(tl_dir, true);
 }
 
 TEST(torn_tail_garbage_and_partial_batch)
