@@ -185,7 +185,8 @@ static rd_kafka_conf_t *lg_base_conf(const struct lg_opts *o)
 	lg_set(conf, "client.id", "fjord-loadgen");
 	lg_set(conf, "log_level", o->verbose ? "7" : "3");
 	if (o->verbose)
-		lg_set(conf, "debug", "broker,protocol,fetch,msg");
+		lg_set(conf, "debug",
+		       getenv("LG_DEBUG") ? getenv("LG_DEBUG") : "broker,protocol,fetch,msg");
 	return conf;
 }
 
@@ -796,7 +797,8 @@ static void lg_usage(FILE *f)
 	    "      --no-create           the topic exists: skip CreateTopics\n"
 	    "      --label TEXT          copied into the JSON line\n"
 	    "      --upto-available      consume: stop at the records the topic still holds\n"
-	    "  -v, --verbose             librdkafka debug logs\n");
+	    "  -v, --verbose             librdkafka debug logs (contexts: $LG_DEBUG, else\n"
+	    "                            broker,protocol,fetch,msg)\n");
 }
 
 static long lg_num(const char *s, const char *what)
