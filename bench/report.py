@@ -237,9 +237,9 @@ XADD` into one stream, AOF with appendfsync everysec and always (its latencies a
 of 100 commands; it reports no p99.9); NATS %s JetStream, file store, `bench/natspub`
 with 256 unacknowledged publishes (nats-server 2.9 fsyncs its file store in the background,
 not per message). Fjord strict = defaults (fsync before ack, group commit); relaxed =
-`log.flush.interval.ms=1000`. Consume = from the beginning, one consumer with assign();
-the mock keeps only about 5 MiB per partition, so its consume rate is taken over what it
-still holds. e2e = %d msgs/s of 100 B with the send time in the payload, consumed
+`log.flush.interval.ms=1000`. Consume = from the beginning (offset 0), one consumer with
+assign(), messages taken in batches of up to 4096; the mock keeps only about 5 MiB per
+partition, so its consume rate is taken over what it still holds. e2e = %d msgs/s of 100 B with the send time in the payload, consumed
 concurrently with librdkafka's default fetch.wait.max.ms (500); the producer sends with
 linger.ms=0, as Kafka's own end-to-end latency tool (EndToEndLatency) does; the row
 e2e-linger5 keeps librdkafka's default linger.ms=5 for comparison. Every case starts
