@@ -269,6 +269,16 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t n)
 	snprintf(out, n, "%s|%d", addr, port);
 }
 
+/* socket.receive.buffer.bytes / socket.send.buffer.bytes: -1 keeps the kernel's autotuning. */
+static void set_buffer_sizes(int fd, const struct broker_config *cfg)
+{
+	int rcv = cfg->socket_receive_buffer_bytes, snd = cfg->socket_send_buffer_bytes;
+	if (rcv > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) < 0)
+		LOG_WARN("socket.receive.buffer.bytes=%d not applied: %s", rcv, strerror(errno));
+	if (snd > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)) < 0)
+		LOG_WARN("socket.send.buffer.bytes=%d not applied: %s", snd, strerror(errno));
+}
+
 static void on_accept(struct loop_io *io, uint32_t events)
 {
 	struct server *s = (struct server *)((char *)io - offsetof(struct server, listen_io));
@@ -296,6 +306,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
 		s->stats.connections_accepted++;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_buffer_sizes(fd, &s->b->cfg);
 		struct conn *c = calloc(1, sizeof(*c));
 		ASSERT(c);
 		c->srv = s;

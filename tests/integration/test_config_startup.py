@@ -50,3 +50,34 @@ def test_data_dir_of_another_node_is_refused(broker, tmp_path):
     assert code not in (None, 0)
     assert "node.id" in err, err
     assert os.path.exists(os.path.join(data, "meta.properties"))
+
+
+def _server_socket_buffers(port):
+    """(rb, tb) of the broker's side of an established connection on port, from ss -tmn."""
+    out = subprocess.run(["ss", "-tmnH", "state", "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True, check=True).stdout
+    import re
+    m = re.search(r"skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_socket_buffer_sizes_are_applied(broker):
+    """socket.receive/send.buffer.bytes set explicitly pin the accepted sockets' buffers (the
+    kernel doubles what is asked); the default -1 leaves the kernel's sizes."""
+    import socket
+    b = broker({"socket.receive.buffer.bytes": "300000", "socket.send.buffer.bytes": "200000"})
+    with socket.create_connection(("127.0.0.1", b.port)):
+        rb, tb = _server_socket_buffers(b.port)
+    assert (rb, tb) == (600000, 400000), (rb, tb)
+    d = broker()
+    with socket.create_connection(("127.0.0.1", d.port)):
+        rb, tb = _server_socket_buffers(d.port)
+    assert rb != 600000 and tb != 400000, (rb, tb)
+
+
+def test_socket_buffer_below_minus_one_is_a_startup_error(tmp_path):
+    code, err = run_broker(tmp_path, {"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": str(tmp_path / "d"),
+                                      "socket.receive.buffer.bytes": "-2"})
+    assert code not in (None, 0), "the broker must refuse to start"
+    assert "socket.receive.buffer.bytes" in err, err
