@@ -16,11 +16,13 @@
  * The mock brokers listen on 127.0.0.1 with ports chosen by the kernel.
  * The Makefile links this with libfjord.a; nothing here uses the broker.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,17 @@ static double mc_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A positive decimal int, or -1 (the callers reject it). */
+static int mc_int(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT32_MAX)
+		return -1;
+	return (int)v;
+}
+
 int main(int argc, char **argv)
 {
 	int brokers = 1;
@@ -58,7 +71,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:d:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			brokers = atoi(optarg);
+			brokers = mc_int(optarg);
 			break;
 		case 'd':
 			duration = atof(optarg);
@@ -102,7 +115,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ntopics; i++) {
 		char name[256];
 		const char *colon = strrchr(topics[i], ':');
-		int parts = colon ? atoi(colon + 1) : 1;
+		int parts = colon ? mc_int(colon + 1) : 1;
 		size_t len = colon ? (size_t)(colon - topics[i]) : strlen(topics[i]);
 		if (parts <= 0 || len == 0 || len >= sizeof(name)) {
 			fprintf(stderr, "mockcluster: bad --topic %s\n", topics[i]);
