@@ -114,17 +114,13 @@ static int64_t recovery_point_on_disk(void)
 	return v;
 }
 
-/* Checkpoints handed to a worker: written there, one at a time. */
-static struct worker_pool *ck_worker_start(void)
+/* One checkpoint handed to a worker pool, and the pool drained (the write is done). */
+static void checkpoint_on_worker(void)
 {
 	struct worker_pool *w;
 	CHECK_EQ_INT(worker_pool_new(NULL, 1, &w), 0);
 	logdir_set_worker(tl_dir, w);
-	return w;
-}
-
-static void ck_worker_drain(struct worker_pool *w)
-{
+	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
 	worker_pool_free(w); /* runs what is queued */
 	logdir_set_worker(tl_dir, NULL);
 }
@@ -133,11 +129,9 @@ TEST(checkpoint_written_on_the_worker)
 {
 	struct log_config cfg = test_cfg();
 	tl_open(&cfg);
-	struct worker_pool *w = ck_worker_start();
 	append_n(tl_log, 10, 1, 100);
 	tl_sync(tl_log);
-	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
-	ck_worker_drain(w);
+	checkpoint_on_worker();
 	CHECK_EQ_INT(recovery_point_on_disk(), 10);
 	logdir_close(tl_dir, true);
 }
@@ -146,23 +140,17 @@ TEST(failed_checkpoint_write_is_redone)
 {
 	struct log_config cfg = test_cfg();
 	tl_open(&cfg);
-	struct worker_pool *w = ck_worker_start();
 	append_n(tl_log, 10, 1, 100);
 	tl_sync(tl_log);
-	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
-	ck_worker_drain(w);
+	checkpoint_on_worker();
 	append_n(tl_log, 5, 1, 100);
 	tl_sync(tl_log);
-	w = ck_worker_start();
 	file_fault_fail_path(FILE_OP_RENAME, 1, EIO, false, "recovery-point");
-	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
-	ck_worker_drain(w);
+	checkpoint_on_worker();
 	file_fault_reset();
 	CHECK_EQ_INT(recovery_point_on_disk(), 10); /* the failed write left the old file */
 	/* Nothing changed since, yet the next checkpoint writes again. */
-	w = ck_worker_start();
-	CHECK_EQ_INT(logdir_checkpoint_changed(tl_dir), 0);
-	ck_worker_drain(w);
+	checkpoint_on_worker();
 	CHECK_EQ_INT(recovery_point_on_disk(), 15);
 	logdir_close(tl_dir, true);
 }
