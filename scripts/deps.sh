@@ -3,7 +3,8 @@
 # already there. Safe to run again and again: when everything is present it
 # only asks dpkg and returns in well under a second.
 #
-# Debian 12 packages (build, codecs, clients used by the integration tests),
+# Debian 12 packages (build, codecs, clients used by the integration tests,
+# iproute2 for ss),
 # then kafkajs from npm into tests/js/node_modules.
 # Works unattended (CI=true, no stdin); uses sudo only when not root.
 set -euo pipefail
@@ -15,7 +16,7 @@ PACKAGES=(
 	build-essential gcc make clang libclang-rt-14-dev
 	python3 python3-pytest python3-confluent-kafka python3-kafka
 	kcat librdkafka-dev libjansson-dev zlib1g-dev libsnappy-dev liblz4-dev
-	libzstd-dev libssl-dev libmicrohttpd-dev prometheus
+	libzstd-dev libssl-dev libmicrohttpd-dev prometheus iproute2
 )
 
 installed() {
