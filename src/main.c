@@ -284,6 +284,7 @@ static int server_main(int argc, char **argv)
 	server_free(app.srv);         /* parked requests are released */
 	gc_free(b->groups);           /* after its requests, before the partitions */
 	worker_pool_free(b->workers); /* in-flight syncs finish */
+	logdir_set_worker(b->logdir, NULL); /* what the close removes, it removes inline */
 	partitions_free(b->parts, clean);
 	logdir_close(b->logdir, clean); /* final sync, checkpoints, clean marker */
 	meta_close(b->meta);

@@ -97,3 +97,19 @@ def test_consumer_from_deleted_offset_is_out_of_range(broker, topic_name):
     # librdkafka with auto.offset.reset=earliest lands on the new log start.
     got = helpers.consume(b.bootstrap, t, [0], end - start, offset=0, auto_offset_reset="earliest")
     assert got[0]["offset"] == start
+
+
+def test_clean_stop_with_deletions_still_pending(broker, topic_name):
+    """Segments deleted by retention wait file.delete.delay.ms (Kafka's 60 s default) as
+    *.deleted files; a clean stop inside that window removes them, and exits cleanly."""
+    b = broker({"log.retention.check.interval.ms": "300"})
+    t = helpers.create_topic(b.bootstrap, topic_name(),
+                             config={"segment.bytes": str(SEGMENT), "retention.bytes": "20000", "retention.ms": "-1"})
+    fill(b.bootstrap, t, 40, 10, int(time.time() * 1000), b"pd")
+    d = b.partition_dir(t, 0)
+    helpers.wait_until(lambda: any(n.endswith(".deleted") for n in os.listdir(d)), timeout=30,
+                       what="retention to leave *.deleted files waiting for file.delete.delay.ms")
+    rc = b.stop()
+    assert rc == 0, "broker exited with %s; stderr:\n%s" % (rc, b.tail())
+    assert "ERROR: AddressSanitizer" not in b.stderr
+    assert not [n for n in os.listdir(d) if n.endswith(".deleted")], os.listdir(d)
