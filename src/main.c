@@ -279,12 +279,13 @@ static int server_main(int argc, char **argv)
 	loop_run(b->loop);
 
 	bool clean = true;
-	http_stop(app.http);          /* no more render jobs are posted... */
-	loop_run_posted(b->loop);     /* ...and the ones already posted finish */
-	server_free(app.srv);         /* parked requests are released */
-	gc_free(b->groups);           /* after its requests, before the partitions */
-	worker_pool_free(b->workers); /* in-flight syncs finish */
-	logdir_set_worker(b->logdir, NULL); /* what the close removes, it removes inline */
+	http_stop(app.http);                /* no more render jobs are posted... */
+	loop_run_posted(b->loop);           /* ...and the ones already posted finish */
+	server_free(app.srv);               /* parked requests are released */
+	gc_free(b->groups);                 /* after its requests, before the partitions */
+	worker_pool_free(b->workers);       /* in-flight syncs finish... */
+	logdir_set_worker(b->logdir, NULL); /* (what the close removes, it removes inline) */
+	loop_run_posted(b->loop);           /* ...and their completions are taken in */
 	partitions_free(b->parts, clean);
 	logdir_close(b->logdir, clean); /* final sync, checkpoints, clean marker */
 	meta_close(b->meta);
