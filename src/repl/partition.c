@@ -24,7 +24,7 @@ struct partitions {
 	struct partition *dirty_head;
 	struct loop_timer flush_timer;
 	struct loop_timer retention_timer;  /* log.retention.check.interval.ms */
-	struct loop_timer checkpoint_timer; /* recovery points, every 60 s */
+	struct loop_timer checkpoint_timer; /* log.flush.offset.checkpoint.interval.ms */
 	struct partitions_stats stats;
 	struct loop_timer cleaner_timer; /* log.cleaner.backoff.ms */
 	struct clean_task *clean_task;   /* the cleaning in flight (one at a time) */
@@ -271,6 +271,12 @@ static void retention_timer_cb(struct loop_timer *t)
  * crash recovery must check stays small however fast the log grows. The files
  * are small (a line per partition).
  */
+static int64_t checkpoint_interval_ms(const struct broker_config *cfg)
+{
+	int32_t ms = cfg->log_flush_offset_checkpoint_interval_ms;
+	return ms > 0 ? ms : 1;
+}
+
 static void checkpoint_timer_cb(struct loop_timer *t)
 {
 	struct partitions *pm = OWNER(t, checkpoint_timer);
@@ -278,8 +284,7 @@ static void checkpoint_timer_cb(struct loop_timer *t)
 	int err = logdir_checkpoint_changed(pm->logdir);
 	if (err)
 		LOG_WARN("writing checkpoints failed: %s", err_str(err));
-	int32_t ms = pm->cfg->log_flush_offset_checkpoint_interval_ms;
-	loop_timer_start(pm->loop, t, ms > 0 ? ms : 1);
+	loop_timer_start(pm->loop, t, checkpoint_interval_ms(pm->cfg));
 }
 
 /*
@@ -449,10 +454,7 @@ int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir
 	loop_timer_init(&pm->retention_timer, retention_timer_cb);
 	loop_timer_start(loop, &pm->retention_timer, cfg->log_retention_check_interval_ms);
 	loop_timer_init(&pm->checkpoint_timer, checkpoint_timer_cb);
-	loop_timer_start(loop, &pm->checkpoint_timer,
-	                 cfg->log_flush_offset_checkpoint_interval_ms > 0
-	                     ? cfg->log_flush_offset_checkpoint_interval_ms
-	                     : 1);
+	loop_timer_start(loop, &pm->checkpoint_timer, checkpoint_interval_ms(cfg));
 	cleaner_init(pm);
 	loop_timer_init(&pm->recover_timer, recover_timer_cb);
 	loop_timer_start(loop, &pm->recover_timer, 1000);

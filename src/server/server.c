@@ -154,16 +154,22 @@ struct request *server_request_get(struct server *s, size_t frame_len)
 	return req;
 }
 
-void server_request_release_frame(struct server *s, struct request *req)
+/* A big frame goes back to the cache; a small one stays with the request for its next use. */
+static void put_big_frame(struct server *s, struct request *req)
 {
-	req->client_id = kstr_null();
-	rd_init(&req->body, NULL, 0);
 	if (req->frame_cap <= KEEP_FRAME_MAX)
-		return; /* small: stays with the request for its next use */
+		return;
 	big_put(s, req->frame, req->frame_cap);
 	req->frame = NULL;
 	req->frame_cap = 0;
 	req->frame_len = 0;
+}
+
+void server_request_release_frame(struct server *s, struct request *req)
+{
+	req->client_id = kstr_null();
+	rd_init(&req->body, NULL, 0);
+	put_big_frame(s, req);
 }
 
 void server_request_put(struct server *s, struct request *req)
@@ -176,11 +182,7 @@ void server_request_put(struct server *s, struct request *req)
 	}
 	wr_release(&req->w);
 	arena_reset(&req->arena);
-	if (req->frame_cap > KEEP_FRAME_MAX) {
-		big_put(s, req->frame, req->frame_cap);
-		req->frame = NULL;
-		req->frame_cap = 0;
-	}
+	put_big_frame(s, req);
 	if (s->npool >= REQUEST_POOL_MAX) {
 		free(req->frame);
 		arena_release(&req->arena);
