@@ -1,6 +1,7 @@
 /*
  * crc32c.h: CRC-32C (Castagnoli), the checksum of Kafka record batches.
- * Uses the SSE4.2 crc32 instruction when the CPU has it, a table otherwise.
+ * Uses carry-less multiplication (VPCLMULQDQ) and the SSE4.2 crc32 instruction
+ * when the CPU has them, a table otherwise.
  */
 #ifndef FJORD_BASE_CRC32C_H
 #define FJORD_BASE_CRC32C_H

@@ -190,7 +190,7 @@ TEST(crc32c_known_vectors)
 	CHECK_EQ_INT(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
 }
 
-/* The interleaved hardware path agrees with the table at every block edge. */
+/* The hardware paths (interleaved crc32, folding) agree with the table at every block edge. */
 TEST(crc32c_fast_path_matches_table)
 {
 	enum { MAX = 3 * 8192 * 2 + 3 * 256 + 64 };
@@ -200,9 +200,11 @@ TEST(crc32c_fast_path_matches_table)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		buf[i] = (uint8_t)x;
 	}
+	/* Edges of the 3-way blocks, and of the 256-byte folding steps from 1024 on. */
 	static const size_t lens[] = {0,     1,     7,     8,     255,   256,   767,   768,
-	                              769,   1000,  4096,  24575, 24576, 24577, 25344, 25345,
-	                              40000, 49152, 49919, 49920, 49921, MAX};
+	                              769,   1000,  1023,  1024,  1025,  1279,  1280,  1281,
+	                              1535,  1536,  1551,  4096,  4351,  24575, 24576, 24577,
+	                              25344, 25345, 40000, 49152, 49919, 49920, 49921, MAX};
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
 		for (size_t off = 0; off < 8; off += 3) {
 			CHECK_EQ_INT(crc32c(0, buf + off, lens[i]),
