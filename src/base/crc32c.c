@@ -29,7 +29,7 @@
 #define POLY 0x82F63B78u
 
 static uint32_t table[8][256];
-static int mode; /* 1 table, 2 crc32 instruction, 3 and folding; set before main */
+static int mode; /* 1 table, 2 crc32 instruction, 3 folding then crc32; set before main */
 
 #define LONG_BLOCK  8192
 #define SHORT_BLOCK 256
