@@ -257,7 +257,7 @@ static inline void guard_exit(bool held)
 static int open_guarded(const char *path, int flags, int mode)
 {
 	bool existed = true;
-	if (faults_enabled() && (flags & O_CREAT)) {
+	if (faults_enabled() && (flags & (O_CREAT | O_DIRECT))) {
 		int r = fault_fire(FILE_OP_OPEN, -1, path);
 		if (r < 0)
 			return r;

@@ -95,7 +95,7 @@ enum file_op {
 	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_sync_dir */
 	FILE_OP_RENAME,   /* file_rename */
 	FILE_OP_TRUNCATE, /* file_truncate */
-	FILE_OP_OPEN,     /* file_open with O_CREAT */
+	FILE_OP_OPEN,     /* file_open with O_CREAT or O_DIRECT */
 	FILE_OP_READ,     /* file_pread (counted; can fail too) */
 	FILE_OP__COUNT
 };

@@ -59,6 +59,13 @@ struct log_config {
 	 * everything (Kafka's behaviour).
 	 */
 	int64_t cache_tail_bytes;
+	/*
+	 * fjord.log.direct.writes, for logs that sync before every ack: appends
+	 * are staged in reused memory and written with O_DIRECT by the sync, so
+	 * the page cache takes no copy (direct.c). Off in log_config_default.
+	 */
+	bool direct_writes;
+	int64_t direct_min_bytes; /* unsynced bytes before a log starts staging, 64 KiB */
 };
 
 /* Fill cfg with Kafka's defaults. */
@@ -111,6 +118,10 @@ int plog_segment_count(const struct plog *l);
 bool plog_failed(const struct plog *l); /* in storage-error state */
 /* Messages appended since the last completed sync (for flush.messages). */
 int64_t plog_unflushed_messages(const struct plog *l);
+/* Appends are staged for direct writes: a sync must run before reads see them. */
+bool plog_staged(const struct plog *l);
+/* Memory chunks holding staged appends, process-wide (direct.c). */
+int64_t plog_direct_chunks_in_use(void);
 
 struct plog_append_result {
 	int64_t base_offset;
@@ -190,9 +201,11 @@ int plog_end_offset_for_epoch(struct plog *l, int32_t epoch, int32_t *found_epoc
  * thread; it returns 1 if there is work, 0 if already durable. Only one sync
  * per log may be in flight; prepare returns 0 while one is.
  */
+struct direct_io;
 struct plog_sync {
 	struct plog *log;
-	int64_t target_offset; /* durable offset once this completes */
+	struct direct_io *direct; /* staged appends to write first, or NULL */
+	int64_t target_offset;    /* durable offset once this completes */
 	int nfds;
 	int fds[4];                       /* dup'ed descriptors to fdatasync, closed by complete */
 	int64_t drop_off[4], drop_len[4]; /* page cache of fds[i] to drop after the sync */

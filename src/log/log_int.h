@@ -52,6 +52,7 @@ struct segment {
 	int64_t size;        /* bytes of whole batches in .log */
 	int64_t end_offset;  /* offset after the last batch; -1 if not known (not scanned) */
 	int fd;              /* .log descriptor, -1 until first needed */
+	int dfd;             /* .log opened O_DIRECT while direct.c has extents of it, else -1 */
 	int idx_fd, tidx_fd; /* open only from sealing until the next sync */
 
 	/* Indexes: loaded lazily. For the active segment the memory is ahead of
@@ -98,6 +99,41 @@ struct pending_del {
 	int64_t due_ms;
 };
 
+/* direct.c: appends staged for O_DIRECT writes (see there). */
+#define DIRECT_BLOCK         4096
+#define DIRECT_CHUNK_BYTES   (1024 * 1024)
+#define DIRECT_BUDGET_CHUNKS 256 /* no new log starts direct writes above this */
+#define DIRECT_POOL_KEEP     32  /* free chunks kept for reuse */
+
+struct direct_ext {
+	struct segment *seg; /* a reference */
+	int64_t from;        /* file position of the stream bytes at q: a block boundary */
+	int64_t start;       /* where this extent's new data starts (from <= start <= to) */
+	int64_t to;          /* file position after the last byte */
+	int64_t q;           /* stream position of from */
+};
+
+struct direct_log {
+	uint8_t **chunks; /* chunks[i] holds stream bytes [(c0 + i) * CHUNK, +CHUNK) */
+	int nchunks, cap_chunks;
+	int64_t c0;
+	struct direct_ext *ext; /* pending, oldest first */
+	int next, cap_ext;
+	int njob; /* ext[0, njob) are being written by the sync in flight */
+};
+
+/* One write of a sync job: an aligned O_DIRECT piece or a buffered tail. */
+struct direct_piece {
+	int fd; /* a duplicate, closed by direct_io_release */
+	int64_t off;
+	const uint8_t *p;
+	int64_t len;
+};
+struct direct_io {
+	struct direct_piece *pieces;
+	int n, cap;
+};
+
 struct plog {
 	struct logdir *d;
 	char *topic;
@@ -142,6 +178,9 @@ struct plog {
 
 	struct pending_del *dels;
 	int ndels, cap_dels;
+
+	struct direct_log dl;
+	bool direct_off; /* the file system refused O_DIRECT */
 
 	/* Log cleaner (cleaner.c); plain values, nothing to free. */
 	bool clean_point_loaded;
@@ -277,6 +316,29 @@ void plog_delete_segments(struct plog *l, int first, int n, int64_t now_ms);
 void plog_run_pending_deletes(struct plog *l, int64_t now_ms, bool all);
 /* Sync every written file now (shutdown). */
 int plog_sync_now(struct plog *l);
+
+/* ---- direct.c ---- */
+
+/* Extents wait to be written (reads stop at the durable offset). */
+bool direct_pending(const struct plog *l);
+/* Stage an append to act at act->size: 1 staged, 0 the caller writes it
+ * buffered, or -errno. */
+int direct_append(struct plog *l, struct segment *act, const uint8_t *batch, size_t len);
+/* Take back the last direct_append (its index update failed). */
+void direct_unappend(struct plog *l, size_t len);
+/* Position in s up to which the file holds its data. */
+int64_t direct_readable_end(const struct plog *l, const struct segment *s);
+/* Hand every pending extent to a sync: fills io. 0 or -errno. */
+int direct_prepare(struct plog *l, struct direct_io *io);
+/* Run the writes of io (any thread). 0 or -errno. */
+int direct_write(const struct direct_io *io);
+void direct_io_release(struct direct_io *io);
+/* The sync that prepared ended (written, or failed: the log fails then). */
+void direct_complete(struct plog *l);
+/* Write every pending extent now, on this thread (no sync in flight). */
+int direct_drain(struct plog *l);
+/* Forget every pending extent (truncation, close); no sync in flight. */
+void direct_discard(struct plog *l);
 
 /* ---- integrity.c ---- */
 

@@ -48,6 +48,8 @@ void log_config_default(struct log_config *cfg)
 	cfg->file_delete_delay_ms = 60000;
 	cfg->log_append_time = false;
 	cfg->cache_tail_bytes = LOG_CACHE_TAIL_BYTES_DEFAULT;
+	cfg->direct_writes = false;
+	cfg->direct_min_bytes = 64 * 1024;
 }
 
 void plog_set_config(struct plog *l, const struct log_config *cfg)
@@ -90,6 +92,10 @@ bool plog_failed(const struct plog *l)
 int64_t plog_unflushed_messages(const struct plog *l)
 {
 	return l->unflushed;
+}
+bool plog_staged(const struct plog *l)
+{
+	return direct_pending(l);
 }
 int64_t plog_high_watermark(const struct plog *l)
 {
@@ -277,7 +283,8 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
 	int64_t max_ts = (int64_t)be64_load(batch + BATCH_OFF_MAX_TIMESTAMP);
 
 	int64_t pos = act->size;
-	r = file_pwrite(act->fd, batch, len, pos);
+	int staged = direct_append(l, act, batch, len);
+	r = staged > 0 ? 0 : staged < 0 ? staged : file_pwrite(act->fd, batch, len, pos);
 	if (r == 0) {
 		int64_t old_since = act->bytes_since_idx;
 		int oldn = act->nidx, oldt = act->ntidx;
@@ -286,12 +293,15 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
 			act->nidx = oldn;
 			act->ntidx = oldt;
 			act->bytes_since_idx = old_since;
+			if (staged > 0)
+				direct_unappend(l, len);
 		}
 	}
 	if (r < 0) {
 		/* Never leave a partial batch that a reader or recovery could see
 		 * as data: cut the file back, and stay failed either way. */
-		file_truncate(act->fd, pos);
+		if (staged == 0)
+			file_truncate(act->fd, pos);
 		act->dirty = true;
 		return fail_log(l, r, "write");
 	}
@@ -377,7 +387,7 @@ static int read_scan(struct plog *l, struct segment *s, int64_t offset, int64_t 
 		return r;
 	struct seg_scan sc;
 	struct scan_batch b;
-	seg_scan_init(&sc, s->fd, index_lookup(s, offset), s->size);
+	seg_scan_init(&sc, s->fd, index_lookup(s, offset), direct_readable_end(l, s));
 	int found = 0;
 	int64_t total = 0, seen = offset;
 	while (seg_scan_next(&sc, &b) == 1) {
@@ -429,6 +439,12 @@ int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
 		return ERR_STORAGE;
 	if (upto > l->read_offline_from)
 		upto = l->read_offline_from;
+	if (direct_pending(l) && upto > l->durable) {
+		/* Staged appends are not in the files yet. */
+		upto = l->durable;
+		if (offset >= upto)
+			return 0;
+	}
 	int i = plog_find_segment(l, offset);
 	if (i < 0)
 		i = 0;
@@ -559,6 +575,12 @@ bool plog_sync_frees_cache(const struct plog *l)
 static void sync_release(struct plog_sync *s)
 {
 	struct plog *l = s->log;
+	if (s->direct) {
+		direct_io_release(s->direct);
+		free(s->direct);
+		s->direct = NULL;
+		direct_complete(l);
+	}
 	for (int i = 0; i < s->nfds; i++)
 		file_close(s->fds[i]);
 	s->nfds = 0;
@@ -613,6 +635,16 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 		if (r < 0)
 			break;
 	}
+	if (r == 0 && direct_pending(l)) {
+		s->direct = calloc(1, sizeof(*s->direct));
+		if (!s->direct)
+			abort();
+		r = direct_prepare(l, s->direct);
+		if (r < 0) {
+			free(s->direct);
+			s->direct = NULL;
+		}
+	}
 	if (r == 0 && l->dir_dirty) {
 		r = s->dir_fd = file_open_dir(l->dir);
 		if (r >= 0) {
@@ -653,7 +685,7 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 void plog_sync_run(struct plog_sync *s)
 {
 	int64_t t0 = clock_mono_ns();
-	int err = 0;
+	int err = s->direct ? direct_write(s->direct) : 0;
 	for (int i = 0; i < s->nfds && !err; i++)
 		err = file_fdatasync(s->fds[i]);
 	/* Durable now, so clean: the dropped pages go back to be reused. */

@@ -30,7 +30,7 @@ static int find_record(struct plog *l, struct segment *s, int64_t pos, int64_t m
 	struct seg_scan sc;
 	struct scan_batch b;
 	int found = 0;
-	seg_scan_init(&sc, s->fd, pos, s->size);
+	seg_scan_init(&sc, s->fd, pos, direct_readable_end(l, s));
 	while (!found && seg_scan_next(&sc, &b) == 1) {
 		if (b.last < min_offset || b.max_ts < ts)
 			continue;

@@ -490,6 +490,7 @@ void plog_free(struct plog *l)
 {
 	if (!l)
 		return;
+	direct_discard(l);
 	for (int i = 0; i < l->nsegs; i++)
 		segment_unref(l->segs[i]);
 	for (int i = 0; i < l->ndels; i++)

@@ -197,6 +197,15 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 		return 0;
 	if (offset < 0)
 		return ERR_INVALID;
+	if (direct_pending(l)) {
+		/* Staged appends lie above the durable offset: keep what the cut
+		 * keeps by writing them first, else forget them. */
+		if (offset > l->durable && direct_drain(l) < 0) {
+			l->failed = true;
+			return ERR_STORAGE;
+		}
+		direct_discard(l);
+	}
 	int64_t now = clock_now_ms();
 	l->trunc_gen++;
 	l->synced_seg = l->ck_seg = -1; /* positions past the cut mean nothing now */

@@ -55,7 +55,7 @@ struct segment *segment_new(int64_t base)
 	atomic_init(&s->refs, 1);
 	s->base = base;
 	s->end_offset = -1;
-	s->fd = s->idx_fd = s->tidx_fd = -1;
+	s->fd = s->dfd = s->idx_fd = s->tidx_fd = -1;
 	s->max_ts = -1;
 	s->max_ts_off = -1;
 	s->first_ms = -1;
@@ -73,6 +73,7 @@ void segment_unref(struct segment *s)
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	file_close(s->fd);
+	file_close(s->dfd);
 	file_close(s->idx_fd);
 	file_close(s->tidx_fd);
 	free(s->idx);

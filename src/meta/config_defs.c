@@ -185,6 +185,7 @@ static const struct config_def broker_defs[] = {
     B_LONG("log.segment.delete.delay.ms", log.file_delete_delay_ms, "60000", 0),
     B_LONG("log.flush.interval.messages", log_flush_interval_messages, LONG_MAX_S, 1),
     B_LONG("fjord.log.cache.tail.bytes", log.cache_tail_bytes, "33554432", -1),
+    B_BOOL("fjord.log.direct.writes", log.direct_writes, "true"),
     B_NUM("log.flush.interval.ms", CONFIG_TYPE_LONG, log_flush_interval_ms, NULL, INT64_MIN,
           INT64_MAX, CONFIG_F_NULLABLE),
     B_LONG("log.flush.scheduler.interval.ms", log_flush_scheduler_interval_ms, LONG_MAX_S,

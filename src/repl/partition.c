@@ -204,7 +204,7 @@ static void start_sync(struct partitions *pm, struct partition *p)
 static bool wants_sync(const struct partition *p, int64_t now_ms)
 {
 	const struct topic_config *c = &p->topic->cfg;
-	if (c->fsync_before_ack)
+	if (c->fsync_before_ack || plog_staged(p->log))
 		return true;
 	if (c->flush_messages != INT64_MAX && plog_unflushed_messages(p->log) >= c->flush_messages)
 		return true;

@@ -11,6 +11,9 @@
  * that was appended (valid, at its offset, its exact bytes), the offsets are
  * dense, and the log takes appends again.
  *
+ * The sweeps run once more with direct writes (appends staged in memory and
+ * written by the sync, direct.c).
+ *
  * Also: recovery after ENOSPC and after a failed fsync without a reopen, and
  * read verification (a flipped byte or a cut in an old segment is found by
  * the CRC on read; its bytes are never returned).
@@ -37,9 +40,13 @@ static void wl_reset(void)
 	nwl = 0;
 }
 
+static bool sweep_direct; /* run the workload with fjord.log.direct.writes */
+
 static struct log_config faults_cfg(void)
 {
 	struct log_config c = test_cfg();
+	c.direct_writes = sweep_direct;
+	c.direct_min_bytes = 0;
 	c.segment_bytes = 1800;
 	c.index_interval_bytes = 300;
 	return c;
@@ -234,6 +241,16 @@ TEST(sweep_fsync_powercut)
 TEST(sweep_fsync_recover_powercut)
 {
 	sweep(FILE_OP_SYNC, EIO, true, true);
+}
+TEST(sweep_direct_writes)
+{
+	/* Staged appends are written by the sync: the same guarantees. */
+	sweep_direct = true;
+	sweep(FILE_OP_WRITE, EIO, false, false);
+	sweep(FILE_OP_WRITE, ENOSPC, true, true);
+	sweep(FILE_OP_SYNC, EIO, true, true);
+	sweep(FILE_OP_OPEN, ENOSPC, true, true);
+	sweep_direct = false;
 }
 TEST(sweep_create_and_rename_powercut)
 {

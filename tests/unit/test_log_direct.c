@@ -1,0 +1,270 @@
+/*
+ * test_log_direct.c: direct writes (fjord.log.direct.writes, direct.c).
+ * Appends are staged in memory until a sync writes them; reads never see
+ * past the durable offset meanwhile; after the sync the file holds exactly
+ * the appended bytes (whole blocks by O_DIRECT, the partial last block
+ * buffered), across partial blocks, syncs that overlap new appends, chunk
+ * boundaries, rolls, a switch back to buffered appends and an unclean close.
+ * The fault sweeps of test_log_faults.c also run with direct writes.
+ */
+#include <errno.h>
+
+#include "log_test_util.h"
+
+/* Every byte appended, as stored (base offsets filled in by the log). */
+static uint8_t *want;
+static size_t nwant, capwant;
+
+static void want_reset(void)
+{
+	free(want);
+	want = NULL;
+	nwant = capwant = 0;
+}
+
+/* Append nrec records of vlen bytes and remember the stored bytes. */
+static void append(struct plog *l, int nrec, int vlen)
+{
+	struct tbatch t = tb_make_ts(nrec, NULL, 1000, vlen, (uint8_t)('a' + nwant % 26));
+	struct plog_append_result res;
+	CHECK_EQ_INT(plog_append(l, t.p, t.n, 0, 0, &res), 0);
+	if (nwant + t.n > capwant) {
+		capwant = (nwant + t.n) * 2;
+		want = realloc(want, capwant);
+	}
+	memcpy(want + nwant, t.p, t.n);
+	nwant += t.n;
+	tb_free(&t);
+}
+
+static struct log_config direct_cfg(void)
+{
+	struct log_config c = test_cfg();
+	c.direct_writes = true;
+	c.direct_min_bytes = 0;
+	return c;
+}
+
+/* The whole log read back through plog_read equals what was appended. */
+static void check_log_bytes(struct plog *l)
+{
+	size_t off = 0;
+	int64_t o = plog_start_offset(l);
+	while (o < plog_end_offset(l)) {
+		struct plog_slice s;
+		CHECK_EQ_INT(plog_read(l, o, INT64_MAX, 1 << 22, &s), 0);
+		CHECK(s.ref.len > 0);
+		if (s.ref.len <= 0)
+			return;
+		uint8_t *b = tl_slice_bytes(&s);
+		CHECK(off + (size_t)s.ref.len <= nwant);
+		CHECK(memcmp(b, want + off, (size_t)s.ref.len) == 0);
+		off += (size_t)s.ref.len;
+		o = s.next_offset;
+		free(b);
+		s.ref.release(s.ref.ctx);
+	}
+	CHECK_EQ_INT(off, nwant);
+}
+
+/* The file of segment base holds exactly bytes [from, from + n) of want. */
+static void check_file(int64_t base, size_t from, size_t n)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%020lld.log", (long long)base);
+	CHECK_EQ_INT(tl_file_size(name), (int64_t)n);
+	int fd = open(tl_path(name), O_RDONLY);
+	CHECK(fd >= 0);
+	uint8_t *b = malloc(n + 1);
+	CHECK_EQ_INT(file_pread(fd, b, n, 0), (int64_t)n);
+	CHECK(memcmp(b, want + from, n) == 0);
+	free(b);
+	close(fd);
+}
+
+TEST(staged_until_synced_then_exact_bytes)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	/* Odd sizes: every sync ends inside a block. */
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < 3; i++)
+			append(tl_log, 1 + i, 97 + round * 131 + i * 17);
+		/* Nothing staged is in the file or readable yet. */
+		struct plog_slice s;
+		int64_t durable = plog_durable_offset(tl_log);
+		CHECK(plog_end_offset(tl_log) > durable);
+		CHECK_EQ_INT(plog_read(tl_log, durable, INT64_MAX, 1 << 20, &s), 0);
+		CHECK_EQ_INT(s.ref.len, 0);
+		tl_sync(tl_log);
+		CHECK_EQ_INT(plog_durable_offset(tl_log), plog_end_offset(tl_log));
+		check_file(0, 0, nwant);
+	}
+	check_log_bytes(tl_log);
+	tl_reopen(&cfg, true);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(appends_during_a_sync_are_written_by_the_next)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 3, 333);
+	int64_t first_end = plog_end_offset(tl_log);
+	size_t first_bytes = nwant;
+	struct plog_sync s;
+	CHECK_EQ_INT(plog_sync_prepare(tl_log, &s), 1);
+	/* While the first sync is "running", more appends share its last block. */
+	append(tl_log, 2, 500);
+	append(tl_log, 1, 5000);
+	plog_sync_run(&s);
+	plog_sync_complete(&s);
+	CHECK_EQ_INT(s.err, 0);
+	CHECK_EQ_INT(plog_durable_offset(tl_log), first_end);
+	check_file(0, 0, first_bytes);
+	struct plog_slice sl;
+	CHECK_EQ_INT(plog_read(tl_log, 0, INT64_MAX, 1 << 20, &sl), 0);
+	CHECK_EQ_INT(sl.next_offset, first_end); /* the rest is not readable yet */
+	sl.ref.release(sl.ref.ctx);
+	tl_sync(tl_log);
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(large_appends_cross_chunks_and_chunks_return)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	int64_t before = plog_direct_chunks_in_use();
+	for (int i = 0; i < 5; i++)
+		append(tl_log, 300, 1500 + i); /* about 460 KB each */
+	CHECK(plog_direct_chunks_in_use() >= before + 2);
+	tl_sync(tl_log);
+	CHECK_EQ_INT(plog_direct_chunks_in_use(), before);
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(rolls_before_a_sync_write_every_segment)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.segment_bytes = 3000;
+	tl_open(&cfg);
+	want_reset();
+	for (int i = 0; i < 20; i++)
+		append(tl_log, 1 + i % 2, 700 + i * 11);
+	CHECK(plog_segment_count(tl_log) > 4); /* more than one sync's worth of files */
+	tl_sync(tl_log);
+	CHECK_EQ_INT(plog_durable_offset(tl_log), plog_end_offset(tl_log));
+	check_log_bytes(tl_log);
+	tl_reopen(&cfg, true);
+	check_log_bytes(tl_log);
+	tl_reopen(&cfg, false); /* and after a full scan */
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(switching_to_buffered_writes_the_staged_data_first)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 2, 900);
+	CHECK_EQ_INT(tl_file_size("00000000000000000000.log"), 0);
+	cfg.direct_writes = false;
+	plog_set_config(tl_log, &cfg);
+	append(tl_log, 1, 300); /* drains, then goes through the page cache */
+	check_file(0, 0, nwant);
+	tl_sync(tl_log);
+	check_log_bytes(tl_log);
+	/* And back: the stream starts again from the file's partial block. */
+	cfg.direct_writes = true;
+	plog_set_config(tl_log, &cfg);
+	append(tl_log, 4, 123);
+	append(tl_log, 1, 2000);
+	tl_sync(tl_log);
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(small_appends_stay_buffered_below_the_threshold)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.direct_min_bytes = 64 * 1024;
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 2, 500); /* small: written at once */
+	CHECK_EQ_INT(tl_file_size("00000000000000000000.log"), (int64_t)nwant);
+	CHECK(!plog_staged(tl_log));
+	append(tl_log, 60, 1200); /* past 64 KiB unsynced: staged */
+	CHECK(plog_staged(tl_log));
+	CHECK(tl_file_size("00000000000000000000.log") < (int64_t)nwant);
+	append(tl_log, 1, 10); /* joins the stream */
+	tl_sync(tl_log);
+	CHECK(!plog_staged(tl_log));
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(no_o_direct_falls_back_to_the_page_cache)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	/* A file system that refuses O_DIRECT (EINVAL on open). */
+	file_fault_fail_path(FILE_OP_OPEN, 1, EINVAL, true, "/proc/self/fd/");
+	append(tl_log, 40, 300);
+	CHECK(plog_staged(tl_log));
+	tl_sync(tl_log);
+	CHECK(!plog_failed(tl_log));
+	check_file(0, 0, nwant);
+	append(tl_log, 40, 300); /* no longer staged */
+	CHECK(!plog_staged(tl_log));
+	check_file(0, 0, nwant);
+	file_fault_reset();
+	tl_sync(tl_log);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(unclean_close_loses_only_what_no_sync_covered)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 2, 800);
+	tl_sync(tl_log);
+	size_t synced = nwant;
+	int64_t durable = plog_durable_offset(tl_log);
+	append(tl_log, 2, 800); /* staged only */
+	logdir_close(tl_dir, false);
+	nwant = synced;
+	tl_open(&cfg);
+	CHECK_EQ_INT(plog_end_offset(tl_log), durable);
+	check_log_bytes(tl_log);
+	append(tl_log, 1, 50);
+	tl_sync(tl_log);
+	check_file(0, 0, nwant);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+int main(int argc, char **argv)
+{
+	return unit_main(argc, argv);
+}
