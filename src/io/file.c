@@ -520,10 +520,29 @@ int file_rename(const char *from, const char *to)
 	return r;
 }
 
+/* Forget a tracked file that is gone: its inode number may be reused by a
+ * file created later, which must not inherit its durable length. */
+static void trk_forget(dev_t dev, ino_t ino)
+{
+	struct tracked *t = trk_find(dev, ino);
+	if (!t)
+		return;
+	free(t->path);
+	*t = trk[--ntrk];
+}
+
 int file_unlink(const char *path)
 {
 	bool g = guard_enter();
+	struct stat st;
+	bool known = faults_enabled() && lstat(path, &st) == 0 && st.st_nlink == 1;
 	int r = unlink(path) < 0 ? -errno : 0;
+	if (r == 0 && known) {
+		pthread_mutex_lock(&fault_mu);
+		if (tracking)
+			trk_forget(st.st_dev, st.st_ino);
+		pthread_mutex_unlock(&fault_mu);
+	}
 	guard_exit(g);
 	return r;
 }

@@ -20,9 +20,10 @@
  *
  * Visibility: data that is only in the stream is not in the file, so reads
  * stop at the durable offset while extents are pending (a strict log's high
- * watermark never passes it anyway). Once a log has pending extents it keeps
- * appending to the stream until they are written, whatever its config says:
- * buffered and direct writes never share a block at the same time.
+ * watermark never passes it anyway). A log with pending extents appends to
+ * the stream until they are written; when its config turns direct writes
+ * off, the next append with no sync in flight writes them first, on the
+ * log's thread. Buffered and direct writes never share a block at once.
  *
  * Threads: everything here runs on the log's thread, except direct_write(),
  * which the sync job runs on a worker. The job only reads stream bytes below
