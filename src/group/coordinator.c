@@ -423,7 +423,7 @@ void gc__write(struct group_coordinator *gc, struct group *g, struct gc_op *op,
 	op->wprev = &gc->writes;
 	gc->writes.wnext->wprev = op;
 	gc->writes.wnext = op;
-	if (!partition_needs_sync_for_ack(p)) {
+	if (partition_acked(p, res.last_offset + 1)) {
 		write_durable(&op->w, 0);
 		return;
 	}

@@ -252,7 +252,7 @@ void handle_produce(struct request *req)
 			pr->base_offset = res.base_offset;
 			pr->log_append_time_ms = res.log_append_time;
 			pr->log_start_offset = plog_start_offset(p->log);
-			if (wait_durable && partition_needs_sync_for_ack(p)) {
+			if (wait_durable && !partition_acked(p, res.last_offset + 1)) {
 				struct produce_wait *pw = &pk->waits[pk->nwaits++];
 				pw->park = pk;
 				pw->out = pr;

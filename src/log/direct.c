@@ -1,12 +1,15 @@
 /*
- * direct.c: direct writes for logs that sync before every ack.
+ * direct.c: direct writes for busy logs.
  *
  * On this kind of VM the costly part of a buffered append is the copy into
  * page-cache pages the kernel has just allocated (first touches are slow),
  * plus their write-back. A log with cfg.direct_writes keeps its appends in a
- * stream of reused, block-aligned 1 MiB chunks instead, and the sync job
- * writes them with O_DIRECT just before its fdatasync: the device copies
- * from memory that stays warm, and the page cache is left alone.
+ * stream of reused, block-aligned 1 MiB chunks instead, and a job on a
+ * worker writes them with O_DIRECT: the sync job just before its fdatasync
+ * (logs that sync before every ack), or a write job before the acks of a
+ * log that only needs its data in the files (relaxed flushing: acked data
+ * must survive kill -9, as the page cache would). The device copies from
+ * memory that stays warm, and the page cache is left alone.
  *
  * The stream: appended bytes go to consecutive stream positions; a pending
  * extent maps file positions [from, to) of one segment to stream positions
@@ -19,19 +22,20 @@
  * once more data follows.
  *
  * Visibility: data that is only in the stream is not in the file, so reads
- * stop at the durable offset while extents are pending (a strict log's high
- * watermark never passes it anyway). A log with pending extents appends to
+ * stop at the written offset while extents are pending (the high watermark
+ * never passes it anyway). A log with pending extents appends to
  * the stream until they are written; when its config turns direct writes
  * off, the next append with no sync in flight writes them first, on the
  * log's thread. Buffered and direct writes never share a block at once.
  *
  * Threads: everything here runs on the log's thread, except direct_write(),
- * which the sync job runs on a worker. The job only reads stream bytes below
+ * which the sync or write job runs on a worker. The job only reads stream bytes below
  * the stream end at prepare time; appends only write at or above it, and
- * chunks are released only when the sync completes.
+ * chunks are released only when the job completes.
  *
- * Left to others: when to sync (partition.c), the fdatasync and its error
- * handling (plog.c), reads (plog.c clamps them with direct_readable_end).
+ * Left to others: when to sync or write (partition.c), the jobs, the
+ * fdatasync and error handling (plog.c), reads (plog.c clamps them with
+ * direct_readable_end).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -242,9 +246,12 @@ static int ext_start(struct plog *l, struct segment *act)
 
 /*
  * Whether an append of len bytes to act must (or may) go to the stream. A
- * log starts staging once a sync would have cfg.direct_min_bytes to write:
- * below that a buffered write is as cheap, and a partition written a few
- * records at a time (thousands of them) takes no chunk.
+ * log that syncs before its acks starts staging once a sync would have
+ * cfg.direct_min_bytes to write; one whose acks wait only for the write
+ * starts with an append that large (its syncs are rare, so what waits for
+ * one says nothing about the rate). Below that a buffered write is as cheap,
+ * and a partition written a few records at a time (thousands of them) takes
+ * no chunk.
  */
 static bool wants_direct(struct plog *l, struct segment *act, size_t len)
 {
@@ -252,10 +259,13 @@ static bool wants_direct(struct plog *l, struct segment *act, size_t len)
 		return true;
 	if (!l->cfg.direct_writes || l->direct_off)
 		return false;
-	int64_t unsynced = act->size + (int64_t)len;
-	if (l->synced_seg == act->base)
-		unsynced -= l->synced_pos;
-	return unsynced >= l->cfg.direct_min_bytes && pool_has_room();
+	int64_t waiting = (int64_t)len;
+	if (l->cfg.sync_before_ack) {
+		waiting += act->size;
+		if (l->synced_seg == act->base)
+			waiting -= l->synced_pos;
+	}
+	return waiting >= l->cfg.direct_min_bytes && pool_has_room();
 }
 
 int direct_append(struct plog *l, struct segment *act, const uint8_t *batch, size_t len)

@@ -31,7 +31,9 @@
  * removed at once: a full disk fails here and the log stays failed),
  * (2) cuts the log back to its durable offset, dropping every batch that no
  * fsync covered (after a failed fsync the kernel may have dropped those
- * pages: they can never be trusted, and none of them was acknowledged),
+ * pages: they can never be trusted; in the default mode none of them was
+ * acknowledged, while relaxed flushing acked them on page-cache durability
+ * and loses them here as a power cut would),
  * (3) re-checks the last durable batch, and (4) clears the failed state. The
  * durable offset never moves backwards, so nothing acknowledged is lost, and
  * the high watermark (at most the durable offset in the default mode) never

@@ -60,12 +60,18 @@ struct log_config {
 	 */
 	int64_t cache_tail_bytes;
 	/*
-	 * fjord.log.direct.writes, for logs that sync before every ack: appends
-	 * are staged in reused memory and written with O_DIRECT by the sync, so
-	 * the page cache takes no copy (direct.c). Off in log_config_default.
+	 * fjord.log.direct.writes: appends are staged in reused memory and
+	 * written with O_DIRECT by a job on a worker, so the page cache takes no
+	 * copy (direct.c). Off in log_config_default.
 	 */
 	bool direct_writes;
-	int64_t direct_min_bytes; /* unsynced bytes before a log starts staging, 64 KiB */
+	/*
+	 * Acks wait for a sync (Kafka's flush settings unset). Such a log starts
+	 * staging once direct_min_bytes wait for their sync; a log whose acks
+	 * wait only for the write starts with an append of that size.
+	 */
+	bool sync_before_ack;
+	int64_t direct_min_bytes; /* 64 KiB */
 };
 
 /* Fill cfg with Kafka's defaults. */
@@ -118,8 +124,13 @@ int plog_segment_count(const struct plog *l);
 bool plog_failed(const struct plog *l); /* in storage-error state */
 /* Messages appended since the last completed sync (for flush.messages). */
 int64_t plog_unflushed_messages(const struct plog *l);
-/* Appends are staged for direct writes: a sync must run before reads see them. */
+/*
+ * Appends are staged for direct writes: a sync, or a write (plog_write_prepare),
+ * must run before reads see them and before they survive the process.
+ */
 bool plog_staged(const struct plog *l);
+/* Every offset below is in the files (the end offset unless appends are staged). */
+int64_t plog_written_offset(const struct plog *l);
 /* Memory chunks holding staged appends, process-wide (direct.c). */
 int64_t plog_direct_chunks_in_use(void);
 
@@ -205,7 +216,8 @@ struct direct_io;
 struct plog_sync {
 	struct plog *log;
 	struct direct_io *direct; /* staged appends to write first, or NULL */
-	int64_t target_offset;    /* durable offset once this completes */
+	bool write_only;          /* plog_write_prepare: no sync, the written offset moves */
+	int64_t target_offset;    /* durable (written) offset once this completes */
 	int nfds;
 	int fds[4];                       /* dup'ed descriptors to fdatasync, closed by complete */
 	int64_t drop_off[4], drop_len[4]; /* page cache of fds[i] to drop after the sync */
@@ -216,8 +228,15 @@ struct plog_sync {
 	int64_t latency_ns; /* measured by run */
 };
 int plog_sync_prepare(struct plog *l, struct plog_sync *s);
+/*
+ * For logs whose acks wait only for the write: a job that writes the staged
+ * appends into the files and syncs nothing. Same protocol and return values;
+ * it shares the one-job-in-flight rule with syncs.
+ */
+int plog_write_prepare(struct plog *l, struct plog_sync *s);
 void plog_sync_run(struct plog_sync *s); /* any thread */
-/* Loop thread: advance the durable offset, or enter the storage-error state. */
+/* Loop thread: advance the durable (or written) offset, or enter the
+ * storage-error state. */
 void plog_sync_complete(struct plog_sync *s);
 /*
  * For logs whose acks do not wait for a sync: whether an early sync would let

@@ -147,6 +147,10 @@ struct plog {
 	int64_t start_offset;
 	int64_t leo;
 	int64_t durable;
+	/* While appends are staged (direct.c): every offset below is in the
+	 * files, so it survives the process. Meaningless otherwise (then all
+	 * of leo is); read it through plog_written_offset(). */
+	int64_t written;
 	int64_t hw;
 	int64_t size_bytes;
 	bool failed;
@@ -319,7 +323,7 @@ int plog_sync_now(struct plog *l);
 
 /* ---- direct.c ---- */
 
-/* Extents wait to be written (reads stop at the durable offset). */
+/* Extents wait to be written (reads stop at the written offset). */
 bool direct_pending(const struct plog *l);
 /* Stage an append to act at act->size: 1 staged, 0 the caller writes it
  * buffered, or -errno. */

@@ -49,6 +49,7 @@ void log_config_default(struct log_config *cfg)
 	cfg->log_append_time = false;
 	cfg->cache_tail_bytes = LOG_CACHE_TAIL_BYTES_DEFAULT;
 	cfg->direct_writes = false;
+	cfg->sync_before_ack = true;
 	cfg->direct_min_bytes = 64 * 1024;
 }
 
@@ -96,6 +97,10 @@ int64_t plog_unflushed_messages(const struct plog *l)
 bool plog_staged(const struct plog *l)
 {
 	return direct_pending(l);
+}
+int64_t plog_written_offset(const struct plog *l)
+{
+	return direct_pending(l) ? l->written : l->leo;
 }
 int64_t plog_high_watermark(const struct plog *l)
 {
@@ -283,6 +288,7 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
 	int64_t max_ts = (int64_t)be64_load(batch + BATCH_OFF_MAX_TIMESTAMP);
 
 	int64_t pos = act->size;
+	bool was_staging = direct_pending(l);
 	int staged = direct_append(l, act, batch, len);
 	r = staged > 0 ? 0 : staged < 0 ? staged : file_pwrite(act->fd, batch, len, pos);
 	if (r == 0) {
@@ -312,6 +318,8 @@ int plog_append(struct plog *l, uint8_t *batch, size_t len, int32_t leader_epoch
 	if (act->first_ms < 0)
 		act->first_ms = now_ms;
 	segment_tab_push(act, base, last, pos);
+	if (staged > 0 && !was_staging)
+		l->written = base; /* everything before is in the files */
 	l->leo = last + 1;
 	act->end_offset = l->leo;
 	l->size_bytes += (int64_t)len;
@@ -439,9 +447,9 @@ int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
 		return ERR_STORAGE;
 	if (upto > l->read_offline_from)
 		upto = l->read_offline_from;
-	if (direct_pending(l) && upto > l->durable) {
+	if (direct_pending(l) && upto > l->written) {
 		/* Staged appends are not in the files yet. */
-		upto = l->durable;
+		upto = l->written;
 		if (offset >= upto)
 			return 0;
 	}
@@ -555,7 +563,8 @@ static void plan_cache_drop(struct plog_sync *s, int slot, struct segment *g, in
 
 bool plog_sync_frees_cache(const struct plog *l)
 {
-	if (l->sync_inflight || l->failed || l->cfg.cache_tail_bytes < 0)
+	/* Staged appends bypass the page cache: nothing to drop for them. */
+	if (l->sync_inflight || l->failed || l->cfg.cache_tail_bytes < 0 || direct_pending(l))
 		return false;
 	/* Bytes between the synced position and the start of the cached tail. */
 	int64_t keep = l->cfg.cache_tail_bytes, behind = -keep;
@@ -572,14 +581,22 @@ bool plog_sync_frees_cache(const struct plog *l)
 	return behind >= EARLY_SYNC_MIN;
 }
 
-static void sync_release(struct plog_sync *s)
+/*
+ * Give back what prepare took. written: the staged appends the job covered
+ * are in the files now; otherwise they stay staged, so reads and acks keep
+ * stopping before them (the log is failed, and recovery cuts them off).
+ */
+static void sync_release(struct plog_sync *s, bool written)
 {
 	struct plog *l = s->log;
 	if (s->direct) {
 		direct_io_release(s->direct);
 		free(s->direct);
 		s->direct = NULL;
-		direct_complete(l);
+		if (written)
+			direct_complete(l);
+		else
+			l->dl.njob = 0;
 	}
 	for (int i = 0; i < s->nfds; i++)
 		file_close(s->fds[i]);
@@ -662,12 +679,12 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 	if (r < 0) {
 		s->dir_fd = s->dir_fd < 0 ? -1 : s->dir_fd;
 		s->parent_dir_fd = s->parent_dir_fd < 0 ? -1 : s->parent_dir_fd;
-		sync_release(s);
+		sync_release(s, false);
 		fail_log(l, r, "sync prepare");
 		return r;
 	}
-	if (s->nfds == 0 && s->dir_fd < 0 && s->parent_dir_fd < 0) {
-		sync_release(s);
+	if (s->nfds == 0 && s->dir_fd < 0 && s->parent_dir_fd < 0 && !s->direct) {
+		sync_release(s, false);
 		/* Nothing unsynced: everything written is already durable. */
 		if (target == l->leo && l->durable < l->leo)
 			l->durable = l->leo;
@@ -679,6 +696,31 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 	l->sync_trunc_gen = l->trunc_gen;
 	l->sync_msgs = target == l->leo ? l->unflushed : 0;
 	s->target_offset = target;
+	return 1;
+}
+
+int plog_write_prepare(struct plog *l, struct plog_sync *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->log = l;
+	s->dir_fd = s->parent_dir_fd = -1;
+	s->write_only = true;
+	if (l->sync_inflight || l->failed || !direct_pending(l))
+		return 0;
+	s->direct = calloc(1, sizeof(*s->direct));
+	if (!s->direct)
+		abort();
+	int r = direct_prepare(l, s->direct);
+	if (r < 0) {
+		free(s->direct);
+		s->direct = NULL;
+		fail_log(l, r, "write prepare");
+		return r;
+	}
+	l->nsync_segs = 0;
+	l->sync_inflight = true;
+	l->sync_trunc_gen = l->trunc_gen;
+	s->target_offset = l->leo;
 	return 1;
 }
 
@@ -705,8 +747,12 @@ void plog_sync_complete(struct plog_sync *s)
 	if (!l->sync_inflight)
 		return;
 	if (s->err) {
-		sync_release(s);
-		fail_log(l, s->err, "fsync");
+		sync_release(s, false);
+		fail_log(l, s->err, s->write_only ? "write" : "fsync");
+	} else if (s->write_only) {
+		sync_release(s, true);
+		if (l->trunc_gen == l->sync_trunc_gen && s->target_offset > l->written)
+			l->written = s->target_offset < l->leo ? s->target_offset : l->leo;
 	} else {
 		for (int i = 0; i < l->nsync_segs; i++) {
 			struct segment *g = l->sync_segs[i];
@@ -719,11 +765,13 @@ void plog_sync_complete(struct plog_sync *s)
 					segment_close_index_fds(g);
 			}
 		}
-		sync_release(s);
+		sync_release(s, true);
 		if (l->trunc_gen == l->sync_trunc_gen) {
 			int64_t t = s->target_offset < l->leo ? s->target_offset : l->leo;
 			if (t > l->durable)
 				l->durable = t;
+			if (t > l->written)
+				l->written = t;
 			l->synced_seg = s->target_seg;
 			l->synced_pos = s->target_pos;
 			l->unflushed -= l->sync_msgs;

@@ -198,9 +198,9 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 	if (offset < 0)
 		return ERR_INVALID;
 	if (direct_pending(l)) {
-		/* Staged appends lie above the durable offset: keep what the cut
+		/* Staged appends lie above the written offset: keep what the cut
 		 * keeps by writing them first, else forget them. */
-		if (offset > l->durable && direct_drain(l) < 0) {
+		if (offset > l->written && direct_drain(l) < 0) {
 			l->failed = true;
 			return ERR_STORAGE;
 		}

@@ -768,7 +768,8 @@ int topic_config_resolve(const struct broker_config *b, const struct config_kv *
 	t.cleanup_delete = config__list_has(t.cleanup_policy, "delete", true);
 	t.log.log_append_time = strcmp(t.message_timestamp_type, "LogAppendTime") == 0;
 	t.fsync_before_ack = (!topic_flush && !broker_flush_set(b)) || t.flush_messages == 1;
-	t.log.direct_writes = b->log.direct_writes && t.fsync_before_ack;
+	t.log.direct_writes = b->log.direct_writes;
+	t.log.sync_before_ack = t.fsync_before_ack;
 	*out = t;
 	return 0;
 }

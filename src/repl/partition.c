@@ -71,9 +71,20 @@ static bool is_relaxed(const struct partition *p)
 	return p->topic && !p->topic->cfg.fsync_before_ack;
 }
 
-bool partition_needs_sync_for_ack(const struct partition *p)
+/*
+ * Where acks stand: everything below is acknowledgeable. Kafka's default
+ * (no flush settings) acks after a sync; relaxed flushing acks once the data
+ * is in the files, which survives the process (kill -9) but not the machine.
+ * The high watermark follows it: consumers read nothing a crash could take.
+ */
+static int64_t ack_offset(const struct partition *p)
 {
-	return !is_relaxed(p);
+	return is_relaxed(p) ? plog_written_offset(p->log) : plog_durable_offset(p->log);
+}
+
+bool partition_acked(const struct partition *p, int64_t target)
+{
+	return ack_offset(p) >= target;
 }
 
 /* Wake every fetch waiter (after the high watermark moved, or with an error). */
@@ -100,14 +111,14 @@ static void wake_fetchers(struct partition *p, int err)
 static void complete_producers(struct partition *p, int err)
 {
 	struct pwaiter *head = &p->produce_waiters;
-	int64_t durable = plog_durable_offset(p->log);
+	int64_t acked = ack_offset(p);
 	while (head->next != head) {
 		struct pwaiter *w = head->next;
-		if (!err && w->target_offset > durable)
+		if (!err && w->target_offset > acked)
 			break;
 		list_unlink(w);
-		/* A storage error fails only what is not durable yet. */
-		w->cb(w, err == ERR_STORAGE && w->target_offset <= durable ? 0 : err);
+		/* A storage error fails only what is not acknowledgeable yet. */
+		w->cb(w, err == ERR_STORAGE && w->target_offset <= acked ? 0 : err);
 	}
 }
 
@@ -140,22 +151,27 @@ static void sync_run(void *arg)
 	plog_sync_run(&j->s);
 }
 
-static void start_sync(struct partitions *pm, struct partition *p);
-
 static void sync_done(void *arg)
 {
 	struct sync_job *j = arg;
 	struct partition *p = j->p;
 	struct partitions *pm = p->mgr;
 	plog_sync_complete(&j->s);
-	pm->stats.syncs++;
-	pm->stats.sync_ns_total += j->s.latency_ns;
-	if (j->s.latency_ns > pm->stats.sync_ns_max)
-		pm->stats.sync_ns_max = j->s.latency_ns;
+	bool synced = !j->s.write_only;
+	if (synced) {
+		pm->stats.syncs++;
+		pm->stats.sync_ns_total += j->s.latency_ns;
+		if (j->s.latency_ns > pm->stats.sync_ns_max)
+			pm->stats.sync_ns_max = j->s.latency_ns;
+	} else {
+		pm->stats.writes++;
+		pm->stats.write_ns_total += j->s.latency_ns;
+	}
 	int err = j->s.err;
 	free(j);
 	p->sync_running = false;
-	p->last_flush_ms = loop_now_ms(pm->loop);
+	if (synced)
+		p->last_flush_ms = loop_now_ms(pm->loop);
 	if (!p->topic) {
 		/* The topic was deleted while this sync ran: finish the deletion. */
 		logdir_delete_log(pm->logdir, p->log);
@@ -163,16 +179,15 @@ static void sync_done(void *arg)
 		return;
 	}
 	if (err || plog_failed(p->log)) {
-		LOG_ERROR("partition %s-%d: sync failed (%s); the partition refuses writes until "
+		LOG_ERROR("partition %s-%d: %s failed (%s); the partition refuses writes until "
 		          "recovered",
-		          p->topic->name, p->index, err_str(err ? err : ERR_STORAGE));
-		if (!is_relaxed(p))
-			set_high_watermark(p, plog_durable_offset(p->log));
+		          p->topic->name, p->index, synced ? "sync" : "write",
+		          err_str(err ? err : ERR_STORAGE));
+		set_high_watermark(p, ack_offset(p));
 		complete_producers(p, ERR_STORAGE);
 		return;
 	}
-	if (!is_relaxed(p))
-		set_high_watermark(p, plog_durable_offset(p->log));
+	set_high_watermark(p, ack_offset(p));
 	complete_producers(p, 0);
 	/*
 	 * More to sync: new appends, or one sync could not cover every rolled
@@ -185,13 +200,16 @@ static void sync_done(void *arg)
 	}
 }
 
-static void start_sync(struct partitions *pm, struct partition *p)
+/* A sync, or (sync false) a write of staged appends for a relaxed log. */
+static void start_job(struct partitions *pm, struct partition *p, bool sync)
 {
 	struct sync_job *j = calloc(1, sizeof(*j));
 	ASSERT(j);
-	if (plog_sync_prepare(p->log, &j->s) <= 0) {
+	int r = sync ? plog_sync_prepare(p->log, &j->s) : plog_write_prepare(p->log, &j->s);
+	if (r <= 0) {
 		free(j);
 		p->dirty = false;
+		set_high_watermark(p, ack_offset(p));
 		complete_producers(p, plog_failed(p->log) ? ERR_STORAGE : 0);
 		return;
 	}
@@ -204,7 +222,7 @@ static void start_sync(struct partitions *pm, struct partition *p)
 static bool wants_sync(const struct partition *p, int64_t now_ms)
 {
 	const struct topic_config *c = &p->topic->cfg;
-	if (c->fsync_before_ack || plog_staged(p->log))
+	if (c->fsync_before_ack)
 		return true;
 	if (c->flush_messages != INT64_MAX && plog_unflushed_messages(p->log) >= c->flush_messages)
 		return true;
@@ -227,11 +245,14 @@ static void before_sleep(void *arg)
 		if (p->topic && p->dirty && !p->sync_running) {
 			/*
 			 * Relaxed and not due: the flush timer finds it later, unless
-			 * an early sync (acks do not wait for it) lets the page cache
+			 * staged appends wait to be written for their acks, or an
+			 * early sync (acks do not wait for it) lets the page cache
 			 * behind the tail be dropped and its memory reused.
 			 */
 			if (wants_sync(p, now) || plog_sync_frees_cache(p->log))
-				start_sync(pm, p);
+				start_job(pm, p, true);
+			else if (plog_staged(p->log))
+				start_job(pm, p, false);
 		}
 		p = next;
 	}
@@ -251,7 +272,7 @@ static void flush_timer_cb(struct loop_timer *t)
 			struct partition *p = partitions_get(tp, k);
 			if (p && !p->sync_running && plog_unflushed_messages(p->log) > 0 &&
 			    wants_sync(p, now))
-				start_sync(pm, p);
+				start_job(pm, p, true);
 		}
 	}
 	loop_timer_start(pm->loop, &pm->flush_timer, 1000);
@@ -594,7 +615,7 @@ int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t no
 		loop_timer_start(pm->loop, &pm->checkpoint_timer, 0);
 	}
 	if (is_relaxed(p))
-		set_high_watermark(p, plog_end_offset(p->log));
+		set_high_watermark(p, ack_offset(p));
 	return 0;
 }
 
@@ -602,7 +623,7 @@ void partition_wait_durable(struct partition *p, struct pwaiter *w, int64_t targ
 {
 	w->part = p;
 	w->target_offset = target;
-	if (plog_durable_offset(p->log) >= target) {
+	if (ack_offset(p) >= target) {
 		w->prev = w->next = NULL;
 		w->cb(w, 0);
 		return;

@@ -11,9 +11,14 @@
  * moves to the durable offset, parked acks=all produces whose offsets are now
  * durable are answered, and parked fetches are woken.
  *
- * High watermark: on a single node it is the log end offset in relaxed flush
- * mode (flush.messages / flush.ms set) and the durable offset in the default
- * mode, so a consumer never sees a record that a crash could take back. The
+ * Relaxed flush mode (flush.messages / flush.ms set) syncs on those
+ * settings, and acks once the data is in the files. That is at once for
+ * buffered appends; appends staged for direct writes get a write job (no
+ * sync) at the end of the turn instead.
+ *
+ * High watermark: on a single node it is the ack point, the written offset
+ * in relaxed flush mode and the durable offset in the default mode, so a
+ * consumer never sees a record that a crash could take back. The
  * replication work generalises it to the minimum over the ISR.
  *
  * Threads: loop thread only (sync jobs run on workers and post back).
@@ -43,7 +48,7 @@ struct partitions;
 struct pwaiter {
 	struct pwaiter *prev, *next;
 	struct partition *part;
-	int64_t target_offset; /* produce: wait until durable >= this; fetch: unused */
+	int64_t target_offset; /* produce: wait until acked up to this; fetch: unused */
 	void (*cb)(struct pwaiter *w, int err);
 };
 
@@ -71,6 +76,8 @@ struct partitions_stats {
 	int64_t syncs;
 	int64_t sync_ns_total;
 	int64_t sync_ns_max;
+	int64_t writes; /* write jobs of staged appends (relaxed flushing) */
+	int64_t write_ns_total;
 };
 
 int partitions_new(struct loop *loop, struct worker_pool *workers, struct logdir *logdir,
@@ -105,9 +112,12 @@ static inline int64_t partition_high_watermark(const struct partition *p)
  */
 int partition_append(struct partition *p, uint8_t *batch, size_t len, int64_t now_ms,
                      struct plog_append_result *res);
-/* True if acks=all must wait for a sync (fsync-before-ack mode). */
-bool partition_needs_sync_for_ack(const struct partition *p);
-/* Park w until the durable offset reaches target (or an error). */
+/*
+ * Whether every offset below target may be acknowledged: synced in the
+ * fsync-before-ack mode, in the files with relaxed flushing.
+ */
+bool partition_acked(const struct partition *p, int64_t target);
+/* Park w until offsets below target may be acknowledged (or an error). */
 void partition_wait_durable(struct partition *p, struct pwaiter *w, int64_t target);
 /* Park w until the high watermark moves. */
 void partition_wait_data(struct partition *p, struct pwaiter *w);

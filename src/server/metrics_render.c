@@ -171,7 +171,8 @@ static void render_storage(struct broker *b, struct buf *out)
 	render_partition_family(b, out, "fjord_partition_log_end_offset", "gauge",
 	                        "Offset the next record will get.", v_end);
 	render_partition_family(b, out, "fjord_partition_high_watermark", "gauge",
-	                        "Offsets below this are visible to consumers (durable).", v_hw);
+	                        "Offsets below this are visible to consumers (acknowledged).",
+	                        v_hw);
 	render_partition_family(b, out, "fjord_partition_segments", "gauge",
 	                        "Segment files in the log.", v_segments);
 	render_partition_family(b, out, "fjord_partition_storage_failed", "gauge",
@@ -185,6 +186,17 @@ static void render_storage(struct broker *b, struct buf *out)
 	metrics_sample(out, "fjord_fsync_seconds_total", "", (double)ps->sync_ns_total / 1e9);
 	metrics_header(out, "fjord_fsync_max_seconds", "gauge", "Slowest sync so far.");
 	metrics_sample(out, "fjord_fsync_max_seconds", "", (double)ps->sync_ns_max / 1e9);
+	metrics_header(out, "fjord_log_direct_writes_total", "counter",
+	               "Jobs that wrote staged appends for their acks, without a sync "
+	               "(relaxed flushing).");
+	metrics_sample_i(out, "fjord_log_direct_writes_total", "", ps->writes);
+	metrics_header(out, "fjord_log_direct_writes_seconds_total", "counter",
+	               "Time spent in those jobs.");
+	metrics_sample(out, "fjord_log_direct_writes_seconds_total", "",
+	               (double)ps->write_ns_total / 1e9);
+	metrics_header(out, "fjord_log_direct_chunks", "gauge",
+	               "1 MiB chunks holding appends staged for direct writes.");
+	metrics_sample_i(out, "fjord_log_direct_chunks", "", plog_direct_chunks_in_use());
 }
 
 struct lag_ctx {

@@ -1,8 +1,12 @@
 """Restart keeps everything; kill -9 loses no acknowledged (acks=all) message."""
 
 import os
+import re
 import threading
 import time
+import urllib.request
+
+import pytest
 
 import helpers
 import kwire
@@ -70,12 +74,21 @@ def test_kill9_after_acks_loses_nothing(broker, topic_name):
         assert r[0]["offset"] == len(offs)
 
 
-def test_kill9_during_acks_all_stream(broker, topic_name):
+@pytest.mark.parametrize("mode", ["strict", "relaxed"])
+def test_kill9_during_acks_all_stream(broker, topic_name, mode):
     """Produce continuously with acks=all, kill -9 mid-stream, restart: every
-    message whose delivery report said success is there, exactly."""
-    b = broker()
+    message whose delivery report said success is there, exactly. Relaxed
+    flushing (no sync for minutes) acks once the data is in the files: with
+    batches this large they are staged and written by O_DIRECT write jobs,
+    which must still survive the process."""
+    if mode == "strict":
+        b = broker()
+        pad, linger = b"", 2
+    else:
+        b = broker({"log.flush.interval.ms": "600000"})
+        pad, linger = b"x" * 900, 20
     t = helpers.create_topic(b.bootstrap, topic_name(), partitions=3)
-    p = helpers.producer(b.bootstrap, linger_ms=2, message_timeout_ms=5000, retries=0,
+    p = helpers.producer(b.bootstrap, linger_ms=linger, message_timeout_ms=5000, retries=0,
                          queue_buffering_max_messages=20000, socket_timeout_ms=3000)
     acked, failed = {}, [0]
     lock = threading.Lock()
@@ -99,7 +112,7 @@ def test_kill9_during_acks_all_stream(broker, topic_name):
         deadline = time.monotonic() + 60
         while not stop.is_set() and time.monotonic() < deadline and i < 500000:
             try:
-                p.produce(t, key=b"k%d" % (i % 31), value=b"stream-%08d" % i,
+                p.produce(t, key=b"k%d" % (i % 31), value=b"stream-%08d-" % i + pad,
                           headers=[("seq", b"%d" % i), ("src", b"durability")], on_delivery=on_delivery)
                 i += 1
             except BufferError:
@@ -108,7 +121,16 @@ def test_kill9_during_acks_all_stream(broker, topic_name):
 
     th = threading.Thread(target=pump, daemon=True)
     th.start()
-    helpers.wait_until(lambda: len(acked) >= 3000, timeout=60, interval=0.05, what="3000 acknowledged messages")
+    want = 3000 if mode == "strict" else 20000
+    helpers.wait_until(lambda: len(acked) >= want, timeout=60, interval=0.05,
+                       what="%d acknowledged messages" % want)
+    if mode == "relaxed":
+        # The acks came from write jobs (staged appends), not from buffered writes.
+        url = "http://127.0.0.1:%d/metrics" % b.http_port()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        writes = re.search(r"^fjord_log_direct_writes_total (\S+)$", text, re.M)
+        assert writes and float(writes.group(1)) > 0, "no direct write jobs ran"
     b.kill9()
     time.sleep(0.3)
     stop.set()
@@ -118,7 +140,7 @@ def test_kill9_during_acks_all_stream(broker, topic_name):
     p.flush(10)
     with lock:
         acked_now = dict(acked)
-    assert len(acked_now) >= 3000
+    assert len(acked_now) >= want
 
     b.start()
     latest = {part: helpers.latest_offset(b.bootstrap, t, part) for part in range(3)}

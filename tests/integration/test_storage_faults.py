@@ -130,6 +130,27 @@ def test_failed_fsync_refuses_then_recovers(broker, topic_name, monkeypatch, nth
         check_acked(b.bootstrap, t, part, acked[part])
 
 
+def test_relaxed_ack_waits_for_the_direct_write(broker, topic_name, monkeypatch):
+    """Relaxed flushing acks once data is in the files. A large batch is staged
+    for a direct write; when that write fails, the produce must fail too (an
+    ack sent before the write would claim data a crash could lose)."""
+    t = topic_name()
+    # The second write to partition 0's first segment fails: the first batch
+    # is small (a buffered write), the second large (staged, written by a job).
+    monkeypatch.setenv("FJORD_FAULTS", "write:2:EIO:path=/%s-0/00000000000000000000.log" % t)
+    b = broker({"log.flush.interval.ms": "600000"})
+    monkeypatch.delenv("FJORD_FAULTS")
+    assert "fault injection armed" in b.stderr
+    helpers.create_topic(b.bootstrap, t, partitions=2)
+    with kwire.Conn(b.bootstrap) as c:
+        assert kwire.produce(c, t, 0, make_batch(b"s", 0))["ErrorCode"] == 0
+        big = kwire.record_batch([(b"k%d" % i, b"v" * 1000, []) for i in range(200)])
+        assert kwire.produce(c, t, 0, big)["ErrorCode"] == STORAGE_ERROR
+        # The other partition stages and writes the same batch without trouble.
+        assert kwire.produce(c, t, 1, big)["ErrorCode"] == 0
+    assert "write failed" in b.stderr
+
+
 # ---------------------------------------------------------------- (b) power cut
 
 

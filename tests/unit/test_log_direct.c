@@ -4,7 +4,9 @@
  * past the durable offset meanwhile; after the sync the file holds exactly
  * the appended bytes (whole blocks by O_DIRECT, the partial last block
  * buffered), across partial blocks, syncs that overlap new appends, chunk
- * boundaries, rolls, a switch back to buffered appends and an unclean close.
+ * boundaries, rolls, a switch back to buffered appends and an unclean close;
+ * with relaxed flushing, write jobs put staged data in the files without a
+ * sync.
  * The fault sweeps of test_log_faults.c also run with direct writes.
  */
 #include <errno.h>
@@ -261,6 +263,131 @@ TEST(unclean_close_loses_only_what_no_sync_covered)
 	tl_sync(tl_log);
 	check_file(0, 0, nwant);
 	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+/* Run one write job (relaxed flushing) to completion; 1 if there was one. */
+static int write_job(struct plog *l)
+{
+	struct plog_sync s;
+	int r = plog_write_prepare(l, &s);
+	CHECK(r >= 0);
+	if (r != 1)
+		return r;
+	CHECK(s.write_only);
+	plog_sync_run(&s);
+	plog_sync_complete(&s);
+	CHECK_EQ_INT(s.err, 0);
+	return 1;
+}
+
+TEST(relaxed_write_jobs_put_staged_data_in_the_files_without_a_sync)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.sync_before_ack = false;
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 2, 500);
+	tl_sync(tl_log);
+	int64_t durable = plog_durable_offset(tl_log);
+	for (int round = 0; round < 4; round++) {
+		int64_t before = plog_end_offset(tl_log);
+		append(tl_log, 3, 700 + round * 911);
+		CHECK(plog_staged(tl_log));
+		CHECK_EQ_INT(plog_written_offset(tl_log), before);
+		struct plog_slice sl;
+		CHECK_EQ_INT(plog_read(tl_log, before, INT64_MAX, 1 << 20, &sl), 0);
+		CHECK_EQ_INT(sl.ref.len, 0); /* not in the files yet */
+		CHECK_EQ_INT(write_job(tl_log), 1);
+		CHECK(!plog_staged(tl_log));
+		CHECK_EQ_INT(plog_written_offset(tl_log), plog_end_offset(tl_log));
+		CHECK_EQ_INT(plog_durable_offset(tl_log), durable); /* no sync */
+		check_file(0, 0, nwant);
+	}
+	CHECK_EQ_INT(write_job(tl_log), 0); /* nothing staged */
+	check_log_bytes(tl_log);
+	/* A process crash keeps what the write jobs wrote (the page cache has
+	 * the partial blocks, the device the rest). */
+	logdir_close(tl_dir, false);
+	tl_open(&cfg);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(relaxed_appends_during_a_write_wait_for_the_next_job)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.sync_before_ack = false;
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 4, 900);
+	int64_t first_end = plog_end_offset(tl_log);
+	struct plog_sync s;
+	CHECK_EQ_INT(plog_write_prepare(tl_log, &s), 1);
+	struct plog_sync other;
+	CHECK_EQ_INT(plog_sync_prepare(tl_log, &other), 0); /* one job at a time */
+	append(tl_log, 2, 300);
+	plog_sync_run(&s);
+	plog_sync_complete(&s);
+	CHECK_EQ_INT(plog_written_offset(tl_log), first_end);
+	CHECK(plog_staged(tl_log));
+	/* A sync writes the rest and makes it all durable. */
+	tl_sync(tl_log);
+	CHECK_EQ_INT(plog_durable_offset(tl_log), plog_end_offset(tl_log));
+	CHECK_EQ_INT(plog_written_offset(tl_log), plog_end_offset(tl_log));
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(relaxed_logs_stage_only_large_appends)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.sync_before_ack = false;
+	cfg.direct_min_bytes = 16 * 1024;
+	tl_open(&cfg);
+	want_reset();
+	/* Many small appends: far more than 16 KiB unsynced, all buffered. */
+	for (int i = 0; i < 20; i++)
+		append(tl_log, 2, 1000);
+	CHECK(!plog_staged(tl_log));
+	CHECK_EQ_INT(plog_written_offset(tl_log), plog_end_offset(tl_log));
+	append(tl_log, 20, 1000); /* one append of 20 KB: staged */
+	CHECK(plog_staged(tl_log));
+	CHECK_EQ_INT(write_job(tl_log), 1);
+	check_file(0, 0, nwant);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(a_failed_write_job_leaves_its_appends_unwritten)
+{
+	struct log_config cfg = direct_cfg();
+	cfg.sync_before_ack = false;
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 2, 400);
+	CHECK_EQ_INT(write_job(tl_log), 1);
+	int64_t written = plog_written_offset(tl_log);
+	CHECK_EQ_INT(written, plog_end_offset(tl_log));
+	append(tl_log, 3, 3000);
+	file_fault_fail_path(FILE_OP_WRITE, 1, EIO, true, ".log");
+	struct plog_sync s;
+	CHECK_EQ_INT(plog_write_prepare(tl_log, &s), 1);
+	plog_sync_run(&s);
+	plog_sync_complete(&s);
+	file_fault_reset();
+	CHECK(s.err != 0);
+	CHECK(plog_failed(tl_log));
+	/* Neither acks nor reads may pass what reached the file. */
+	CHECK_EQ_INT(plog_written_offset(tl_log), written);
+	struct plog_slice sl;
+	CHECK_EQ_INT(plog_read(tl_log, written, INT64_MAX, 1 << 20, &sl), 0);
+	CHECK_EQ_INT(sl.ref.len, 0);
+	logdir_close(tl_dir, false);
 	want_reset();
 }
 
