@@ -425,6 +425,12 @@ void file_drop_cache(int fd, int64_t off, int64_t len)
 		(void)posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
 }
 
+void file_read_ahead(int fd, int64_t off, int64_t len)
+{
+	if (len > 0)
+		(void)posix_fadvise(fd, off, len, POSIX_FADV_WILLNEED);
+}
+
 int file_fdatasync(int fd)
 {
 	return sync_common(fd, true);

@@ -63,6 +63,11 @@ int file_size(int fd, int64_t *size);
  * only; dirty ones are left). Advisory: nothing is reported.
  */
 void file_drop_cache(int fd, int64_t off, int64_t len);
+/*
+ * Start reading [off, off+len) into the page cache without waiting for it
+ * (advisory, like file_drop_cache).
+ */
+void file_read_ahead(int fd, int64_t off, int64_t len);
 /* Reserve space (fallocate, keep size); EOPNOTSUPP is reported as 0. */
 int file_allocate(int fd, int64_t off, int64_t len);
 

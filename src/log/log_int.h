@@ -80,6 +80,7 @@ struct segment {
 	bool idx_dirty;        /* sealed, index files not yet synced */
 	uint64_t wgen;         /* bumped on every change */
 	int64_t cache_dropped; /* page cache of .log before this was dropped (a hint) */
+	int64_t ra_end;        /* readahead of .log was started up to here (a hint) */
 	bool active;           /* opened for appending (indexes loaded, max ts known) */
 
 	/* Read verification (integrity.c): [0, ver_end) and [ver_lo, ver_hi)

@@ -432,6 +432,29 @@ static int read_scan(struct plog *l, struct segment *s, int64_t offset, int64_t 
 	return found;
 }
 
+/*
+ * Consumers read on from where a read ends: start the kernel reading the
+ * slice and what follows it, up to READ_AHEAD bytes, once the previous
+ * readahead is half used. The sendfile that serves the slice runs on the
+ * loop thread and would otherwise wait for the device page by page, and
+ * direct writes leave freshly written data out of the page cache.
+ */
+#define READ_AHEAD (4 * 1024 * 1024)
+
+static void read_ahead(struct segment *s, int64_t pos, int64_t readable_end)
+{
+	if (s->ra_end > readable_end)
+		s->ra_end = 0; /* truncated since */
+	if (pos + READ_AHEAD / 2 <= s->ra_end)
+		return;
+	int64_t from = pos > s->ra_end ? pos : s->ra_end;
+	int64_t to = pos + READ_AHEAD < readable_end ? pos + READ_AHEAD : readable_end;
+	if (to <= from)
+		return;
+	file_read_ahead(s->fd, from, to - from);
+	s->ra_end = to;
+}
+
 int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
               struct plog_slice *out)
 {
@@ -474,6 +497,7 @@ int plog_read(struct plog *l, int64_t offset, int64_t upto, int32_t max_bytes,
 		if (out->ref.len > 0 && (r = log__verify_slice(l, i, out)) < 0)
 			return r;
 		if (out->ref.len > 0) {
+			read_ahead(s, out->ref.off, direct_readable_end(l, s));
 			segment_ref(s);
 			out->ref.fd = s->fd;
 			out->ref.release = slice_release;

@@ -10,6 +10,8 @@
  * The fault sweeps of test_log_faults.c also run with direct writes.
  */
 #include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "log_test_util.h"
 
@@ -388,6 +390,51 @@ TEST(a_failed_write_job_leaves_its_appends_unwritten)
 	CHECK_EQ_INT(plog_read(tl_log, written, INT64_MAX, 1 << 20, &sl), 0);
 	CHECK_EQ_INT(sl.ref.len, 0);
 	logdir_close(tl_dir, false);
+	want_reset();
+}
+
+/* Pages of [0, len) of the file resident in the page cache. */
+static int64_t resident_bytes(const char *name, int64_t len)
+{
+	int fd = open(tl_path(name), O_RDONLY);
+	CHECK(fd >= 0);
+	void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(m != MAP_FAILED);
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t n = (size_t)((len + pg - 1) / pg);
+	unsigned char *vec = calloc(n, 1);
+	CHECK_EQ_INT(mincore(m, (size_t)len, vec), 0);
+	int64_t res = 0;
+	for (size_t i = 0; i < n; i++)
+		res += (vec[i] & 1) ? pg : 0;
+	free(vec);
+	munmap(m, (size_t)len);
+	close(fd);
+	return res;
+}
+
+TEST(reads_start_readahead_of_what_follows)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	for (int i = 0; i < 16; i++)
+		append(tl_log, 50, 1200); /* about 1 MB, written by O_DIRECT */
+	tl_sync(tl_log);
+	const char *name = "00000000000000000000.log";
+	int64_t len = (int64_t)nwant - (int64_t)nwant % 4096;
+	CHECK(resident_bytes(name, len) < len / 2); /* direct writes bypass the cache */
+	/* A consumer reads the first batch: the rest of the segment is read ahead. */
+	struct plog_slice sl;
+	CHECK_EQ_INT(plog_read(tl_log, 0, INT64_MAX, 1000, &sl), 0);
+	CHECK(sl.ref.len > 0);
+	sl.ref.release(sl.ref.ctx);
+	int64_t res = 0;
+	for (int k = 0; k < 200 && (res = resident_bytes(name, len)) < len; k++)
+		usleep(10000);
+	CHECK_EQ_INT(res, len);
+	check_log_bytes(tl_log);
+	logdir_close(tl_dir, true);
 	want_reset();
 }
 
