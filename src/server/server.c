@@ -90,9 +90,11 @@ struct server_stats *server_stats_mut(struct server *s)
 /* The smallest cached big buffer of at least n bytes, taken out; or NULL. */
 static uint8_t *big_get(struct server *s, size_t n, size_t *cap)
 {
+	/* The smallest that fits; among equals the one put back last, whose
+	 * lines are most likely still cached. */
 	int best = -1;
 	for (int i = 0; i < s->nbig; i++)
-		if (s->big[i].cap >= n && (best < 0 || s->big[i].cap < s->big[best].cap))
+		if (s->big[i].cap >= n && (best < 0 || s->big[i].cap <= s->big[best].cap))
 			best = i;
 	if (best < 0)
 		return NULL;
