@@ -583,26 +583,33 @@ static void plan_cache_drop(struct plog_sync *s, int slot, struct segment *g, in
 	g->cache_dropped = end;
 }
 
-#define EARLY_SYNC_MIN (8 * 1024 * 1024)
+#define EARLY_SYNC_MIN        (8 * 1024 * 1024)
+#define EARLY_SYNC_STAGED_MIN (64 * 1024 * 1024)
 
 bool plog_sync_frees_cache(const struct plog *l)
 {
-	/* Staged appends bypass the page cache: nothing to drop for them. */
-	if (l->sync_inflight || l->failed || l->cfg.cache_tail_bytes < 0 || direct_pending(l))
+	if (l->sync_inflight || l->failed || l->cfg.cache_tail_bytes < 0)
 		return false;
+	/*
+	 * Staged appends bypass the page cache, so a log writing directly has
+	 * little to drop; it still syncs now and then, so the recovery point a
+	 * crash restarts from stays recent. Its acks wait for such a sync (it
+	 * also writes what is staged), hence the larger step.
+	 */
+	int64_t min = direct_pending(l) ? EARLY_SYNC_STAGED_MIN : EARLY_SYNC_MIN;
 	/* Bytes between the synced position and the start of the cached tail. */
 	int64_t keep = l->cfg.cache_tail_bytes, behind = -keep;
 	for (int i = l->nsegs - 1; i >= 0; i--) {
 		const struct segment *g = l->segs[i];
 		if (g->base == l->synced_seg) {
 			behind += g->size - l->synced_pos;
-			return behind >= EARLY_SYNC_MIN;
+			return behind >= min;
 		}
 		behind += g->size;
-		if (behind >= EARLY_SYNC_MIN)
+		if (behind >= min)
 			return true;
 	}
-	return behind >= EARLY_SYNC_MIN;
+	return behind >= min;
 }
 
 /*

@@ -438,6 +438,35 @@ TEST(reads_start_readahead_of_what_follows)
 	want_reset();
 }
 
+TEST(relaxed_staged_logs_still_sync_now_and_then)
+{
+	/* No ack waits for a sync, but the recovery point must not fall
+	 * arbitrarily far behind: an early sync is due every 64 MiB or so. */
+	struct log_config cfg = direct_cfg();
+	cfg.sync_before_ack = false;
+	cfg.cache_tail_bytes = 0;
+	tl_open(&cfg);
+	want_reset();
+	tl_sync(tl_log);
+	int64_t appended = 0;
+	bool due = false;
+	while (!due && appended < 80 * 1024 * 1024) {
+		size_t before = nwant;
+		append(tl_log, 500, 2000); /* about 1 MB, staged */
+		appended += (int64_t)(nwant - before);
+		CHECK(plog_staged(tl_log));
+		due = plog_sync_frees_cache(tl_log);
+		CHECK_EQ_INT(write_job(tl_log), 1);
+		nwant = 0; /* the bytes are not checked here */
+	}
+	CHECK(due);
+	CHECK(appended >= 60 * 1024 * 1024);
+	tl_sync(tl_log);
+	CHECK(!plog_sync_frees_cache(tl_log));
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
 int main(int argc, char **argv)
 {
 	return unit_main(argc, argv);
