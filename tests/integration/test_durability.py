@@ -159,6 +159,30 @@ def test_kill9_during_acks_all_stream(broker, topic_name, mode):
         assert offs == list(range(latest[part])), "partition %d has offset gaps after recovery" % part
 
 
+def test_relaxed_large_batches_are_visible_before_any_flush(broker, topic_name):
+    """Relaxed flushing with batches large enough to be staged for direct
+    writes: consumers see each batch once its write job has run, long before
+    the flush interval (ten minutes here), in order and byte for byte, and
+    the high watermark covers exactly what was acknowledged."""
+    b = broker({"log.flush.interval.ms": "600000"})
+    t = helpers.create_topic(b.bootstrap, topic_name(), partitions=2)
+    msgs = [{"key": b"k%d" % i, "value": (b"v%06d-" % i).ljust(1500, b"x"), "partition": i % 2}
+            for i in range(6000)]
+    reports = helpers.produce_all(b.bootstrap, t, msgs, linger_ms=50, batch_size=1000000)
+    assert all(r["error"] is None for r in reports)
+    got = helpers.consume(b.bootstrap, t, [0, 1], len(msgs), timeout=30)
+    assert len(got) == len(msgs)
+    for p in (0, 1):
+        mine = [m for m in msgs if m["partition"] == p]
+        theirs = [m for m in got if m["partition"] == p]
+        assert [m["value"] for m in theirs] == [m["value"] for m in mine]
+        assert helpers.latest_offset(b.bootstrap, t, p) == len(mine)
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % b.http_port(), timeout=10) as r:
+        text = r.read().decode()
+    writes = re.search(r"^fjord_log_direct_writes_total (\S+)$", text, re.M)
+    assert writes and float(writes.group(1)) > 0, "the batches were not staged"
+
+
 def test_checkpoints_record_high_watermark(broker, topic_name):
     """After a clean stop the log directory's replication-offset-checkpoint
     (Kafka's text format) holds each partition's real high watermark."""
