@@ -372,7 +372,7 @@ int direct_prepare(struct plog *l, struct direct_io *io)
 			off += n;
 		}
 		/* The partial last block through the page cache. */
-		if (r == 0 && e->to > whole && whole >= e->from)
+		if (r == 0 && e->to > whole)
 			r = add_piece(io, e->seg->fd, whole,
 			              stream_ptr(dl, e->q + (whole - e->from)), e->to - whole);
 	}
