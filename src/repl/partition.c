@@ -245,9 +245,9 @@ static void before_sleep(void *arg)
 		if (p->topic && p->dirty && !p->sync_running) {
 			/*
 			 * Relaxed and not due: the flush timer finds it later, unless
-			 * staged appends wait to be written for their acks, or an
-			 * early sync (acks do not wait for it) lets the page cache
-			 * behind the tail be dropped and its memory reused.
+			 * an early sync lets the page cache behind the tail be dropped
+			 * and keeps the recovery point recent (it also writes what is
+			 * staged), or staged appends wait to be written for their acks.
 			 */
 			if (wants_sync(p, now) || plog_sync_frees_cache(p->log))
 				start_job(pm, p, true);
