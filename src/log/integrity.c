@@ -29,15 +29,16 @@
  * reads below the high watermark keep working. Recovery, retried by the
  * owner, (1) checks that the disk takes writes again (a 64 KiB probe file,
  * removed at once: a full disk fails here and the log stays failed),
- * (2) cuts the log back to its durable offset, dropping every batch that no
- * fsync covered (after a failed fsync the kernel may have dropped those
- * pages: they can never be trusted; in the default mode none of them was
- * acknowledged, while relaxed flushing acked them on page-cache durability
- * and loses them here as a power cut would),
- * (3) re-checks the last durable batch, and (4) clears the failed state. The
- * durable offset never moves backwards, so nothing acknowledged is lost, and
- * the high watermark (at most the durable offset in the default mode) never
- * covered the dropped bytes. Failures that leave files and memory in
+ * (2) cuts the log back to what was acknowledged: in the default mode its
+ * durable offset, dropping every batch that no fsync covered (after a failed
+ * fsync those pages may never reach the disk, and none of them was
+ * acknowledged); with relaxed flushing its written offset, keeping what acks
+ * promised on page-cache durability, which survives the process but, as
+ * always in that mode, not a power cut (reads check CRCs, so bytes a power
+ * cut left bad are never served),
+ * (3) re-checks the last kept batch, and (4) clears the failed state.
+ * Nothing acknowledged is cut, and the high watermark (at most the ack point)
+ * never covered the dropped bytes. Failures that leave files and memory in
  * disagreement (a cleaner swap, a truncation) are sticky: only a reopen
  * repairs them.
  *
@@ -227,7 +228,9 @@ int plog_recover_after_error(struct plog *l)
 		l->recover_logged = true;
 		return r;
 	}
-	int64_t target = l->durable;
+	/* What acks covered stays: synced data, or with relaxed flushing what
+	 * is in the files (see the file comment). */
+	int64_t target = l->cfg.sync_before_ack ? l->durable : plog_written_offset(l);
 	if (target < l->segs[0]->base)
 		target = l->segs[0]->base;
 	int64_t dropped = l->leo - target;
@@ -264,8 +267,8 @@ int plog_recover_after_error(struct plog *l)
 	l->unflushed = 0;
 	l->dir_dirty = true;
 	l->recover_logged = false;
-	LOG_INFO("%s: recovered from a storage error: log end offset %lld, %lld unsynced "
-	         "offset(s) dropped; accepting writes again",
+	LOG_INFO("%s: recovered from a storage error: log end offset %lld, %lld "
+	         "unacknowledged offset(s) dropped; accepting writes again",
 	         l->dir, (long long)l->leo, (long long)(dropped > 0 ? dropped : 0));
 	return 0;
 }

@@ -245,12 +245,18 @@ int plog_truncate_to(struct plog *l, int64_t offset)
 		if (r < 0)
 			goto fail;
 		seg_scan_init(&sc, s->fd, index_lookup(s, offset), s->size);
-		while (seg_scan_next(&sc, &b) == 1) {
+		bool found = false;
+		while (!found && seg_scan_next(&sc, &b) == 1) {
 			if (b.last >= offset) {
 				cut = b.pos;
-				break;
+				found = true;
 			}
 		}
+		/* The file ends, or turns to bytes that are no batch, before the
+		 * batch holding offset (a write that failed half-way, staged
+		 * appends never written): cut where the valid batches stop. */
+		if (!found && sc.torn)
+			cut = sc.pos;
 		r = sc.err;
 		seg_scan_release(&sc);
 		if (r < 0)
