@@ -641,6 +641,20 @@ static void sync_release(struct plog_sync *s, bool written)
 	l->sync_inflight = false;
 }
 
+/* The staged appends a job writes first (s->direct); 0 or -errno. */
+static int prepare_direct(struct plog *l, struct plog_sync *s)
+{
+	s->direct = calloc(1, sizeof(*s->direct));
+	if (!s->direct)
+		abort();
+	int r = direct_prepare(l, s->direct);
+	if (r < 0) {
+		free(s->direct);
+		s->direct = NULL;
+	}
+	return r;
+}
+
 int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -683,16 +697,8 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 		if (r < 0)
 			break;
 	}
-	if (r == 0 && direct_pending(l)) {
-		s->direct = calloc(1, sizeof(*s->direct));
-		if (!s->direct)
-			abort();
-		r = direct_prepare(l, s->direct);
-		if (r < 0) {
-			free(s->direct);
-			s->direct = NULL;
-		}
-	}
+	if (r == 0 && direct_pending(l))
+		r = prepare_direct(l, s);
 	if (r == 0 && l->dir_dirty) {
 		r = s->dir_fd = file_open_dir(l->dir);
 		if (r >= 0) {
@@ -738,13 +744,8 @@ int plog_write_prepare(struct plog *l, struct plog_sync *s)
 	s->write_only = true;
 	if (l->sync_inflight || l->failed || !direct_pending(l))
 		return 0;
-	s->direct = calloc(1, sizeof(*s->direct));
-	if (!s->direct)
-		abort();
-	int r = direct_prepare(l, s->direct);
+	int r = prepare_direct(l, s);
 	if (r < 0) {
-		free(s->direct);
-		s->direct = NULL;
 		fail_log(l, r, "write prepare");
 		return r;
 	}
