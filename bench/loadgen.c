@@ -447,6 +447,15 @@ static rd_kafka_t *lg_consumer(const struct lg_opts *o, long fetch_wait_ms)
 	lg_set(conf, "enable.auto.commit", "false");
 	lg_set(conf, "enable.auto.offset.store", "false");
 	lg_set(conf, "auto.offset.reset", "earliest");
+	/*
+	 * librdkafka stops fetching a partition once its queue holds
+	 * queued.min.messages (100,000) and then backs off for a whole second
+	 * (librdkafka#2879; fetch.queue.backoff.ms only exists from 2.4). A broker
+	 * that serves faster than the application polls for a moment would be timed
+	 * by that second. 1,000,000 keeps the client fetching; its memory stays
+	 * bounded by queued.max.messages.kbytes.
+	 */
+	lg_set(conf, "queued.min.messages", "1000000");
 	if (fetch_wait_ms >= 0)
 		lg_setl(conf, "fetch.wait.max.ms", fetch_wait_ms);
 	return lg_new(RD_KAFKA_CONSUMER, conf);
