@@ -42,6 +42,7 @@ static void *worker_main(void *p)
 	struct worker_pool *w = p;
 	struct sched_param sp = {0};
 	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp); /* best effort */
+	(void)pthread_setname_np(pthread_self(), "fjord-worker");      /* shown by top -H, perf */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->head && !w->quit)
