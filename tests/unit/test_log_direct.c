@@ -429,10 +429,15 @@ TEST(reads_start_readahead_of_what_follows)
 	CHECK_EQ_INT(plog_read(tl_log, 0, INT64_MAX, 1000, &sl), 0);
 	CHECK(sl.ref.len > 0);
 	sl.ref.release(sl.ref.ctx);
-	int64_t res = 0;
-	for (int k = 0; k < 200 && (res = resident_bytes(name, len)) < len; k++)
+	/*
+	 * Nearly all of it: the kernel may reclaim a page that nobody has
+	 * touched yet (DAMON reclaim runs on some machines), so one missing
+	 * page is not a failure; without the readahead, under half is resident.
+	 */
+	int64_t res = 0, most = len - len / 10;
+	for (int k = 0; k < 200 && (res = resident_bytes(name, len)) < most; k++)
 		usleep(10000);
-	CHECK_EQ_INT(res, len);
+	CHECK(res >= most);
 	check_log_bytes(tl_log);
 	logdir_close(tl_dir, true);
 	want_reset();
