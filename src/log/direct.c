@@ -322,19 +322,18 @@ static int add_piece(struct direct_io *io, int fd, int64_t off, const uint8_t *p
 	}
 	/* Consecutive pieces of one file share one duplicate. */
 	const struct direct_piece *prev = io->n > 0 ? &io->pieces[io->n - 1] : NULL;
-	bool shared = prev && prev->src == fd;
-	int d = shared ? prev->fd : file_dup(fd);
+	int d = prev && prev->src == fd ? prev->fd : file_dup(fd);
 	if (d < 0)
 		return d;
-	io->pieces[io->n++] = (struct direct_piece){
-	    .fd = d, .src = fd, .shared = shared, .off = off, .p = p, .len = n};
+	io->pieces[io->n++] =
+	    (struct direct_piece){.fd = d, .src = fd, .off = off, .p = p, .len = n};
 	return 0;
 }
 
 void direct_io_release(struct direct_io *io)
 {
 	for (int i = 0; i < io->n; i++)
-		if (!io->pieces[i].shared)
+		if (i == 0 || io->pieces[i].fd != io->pieces[i - 1].fd)
 			file_close(io->pieces[i].fd);
 	free(io->pieces);
 	memset(io, 0, sizeof(*io));

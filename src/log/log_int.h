@@ -125,9 +125,9 @@ struct direct_log {
 
 /* One write of a sync job: an aligned O_DIRECT piece or a buffered tail. */
 struct direct_piece {
-	int fd;      /* a duplicate, closed by direct_io_release */
-	int src;     /* the descriptor it duplicates */
-	bool shared; /* fd belongs to the piece before (same src) */
+	int fd;  /* a duplicate (consecutive pieces of a file share one), closed by
+	          * direct_io_release */
+	int src; /* the descriptor it duplicates */
 	int64_t off;
 	const uint8_t *p;
 	int64_t len;
