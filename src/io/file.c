@@ -23,6 +23,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct fault_arm {
@@ -378,6 +379,59 @@ int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
 {
 	bool g = guard_enter();
 	int r = pwrite_faulty(fd, buf, n, off);
+	guard_exit(g);
+	return r;
+}
+
+/* pwritev(2) until every piece is written; a short write resumes mid-piece. */
+static int pwritev_all(int fd, const struct iovec *iov, int n, int64_t off)
+{
+	struct iovec cur[16];
+	while (n > 0) {
+		int k = n < 16 ? n : 16;
+		memcpy(cur, iov, (size_t)k * sizeof(*cur));
+		struct iovec *v = cur;
+		int left = k;
+		while (left > 0) {
+			ssize_t r = pwritev(fd, v, left, (off_t)off);
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (r == 0)
+				return -ENOSPC;
+			off += r;
+			while (left > 0 && (size_t)r >= v->iov_len) {
+				r -= (ssize_t)v->iov_len;
+				v++;
+				left--;
+			}
+			if (left > 0) {
+				v->iov_base = (char *)v->iov_base + r;
+				v->iov_len -= (size_t)r;
+			}
+		}
+		iov += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off)
+{
+	bool g = guard_enter();
+	int r = 0;
+	if (faults_enabled()) {
+		pthread_mutex_lock(&fault_mu);
+		r = fault_fire_locked(FILE_OP_WRITE, fd, NULL);
+		trk_before_write(fd);
+		pthread_mutex_unlock(&fault_mu);
+		if (r < 0 && n > 0 && iov[0].iov_len / 2 > 0)
+			(void)pwrite_all(fd, iov[0].iov_base, iov[0].iov_len / 2, off);
+	}
+	if (r == 0)
+		r = pwritev_all(fd, iov, n, off);
 	guard_exit(g);
 	return r;
 }

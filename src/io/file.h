@@ -52,6 +52,13 @@ int file_dup(int fd);
 ssize_t file_pread(int fd, void *buf, size_t n, int64_t off);
 /* Write all n bytes at off, or fail: 0 or -errno (ENOSPC for no progress). */
 int file_pwrite(int fd, const void *buf, size_t n, int64_t off);
+/*
+ * The same for n pieces laid end to end in the file from off (one system call
+ * when it goes through whole; O_DIRECT needs each piece block-aligned). An
+ * injected fault lands the first half of the first piece.
+ */
+struct iovec;
+int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off);
 
 int file_fdatasync(int fd);
 int file_fsync(int fd);
@@ -96,7 +103,7 @@ ssize_t file_read_all(const char *path, size_t max, char **out);
 /* ---- Fault injection (tests) ---- */
 
 enum file_op {
-	FILE_OP_WRITE,    /* file_pwrite */
+	FILE_OP_WRITE,    /* file_pwrite, file_pwritev */
 	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_sync_dir */
 	FILE_OP_RENAME,   /* file_rename */
 	FILE_OP_TRUNCATE, /* file_truncate */

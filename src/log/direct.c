@@ -310,9 +310,19 @@ int64_t direct_readable_end(const struct plog *l, const struct segment *s)
 	return s->size;
 }
 
+bool direct_has_extents(const struct plog *l, const struct segment *s)
+{
+	for (int i = 0; i < l->dl.next; i++)
+		if (l->dl.ext[i].seg == s)
+			return true;
+	return false;
+}
+
 /* ---- writing ---- */
 
-static int add_piece(struct direct_io *io, int fd, int64_t off, const uint8_t *p, int64_t n)
+/* One pwritev of [off, off + len) of file fd from the stream at q. */
+static int add_piece(struct direct_io *io, struct direct_log *dl, int fd, int64_t off, int64_t q,
+                     int64_t len)
 {
 	if (io->n == io->cap) {
 		io->cap = io->cap ? io->cap * 2 : 8;
@@ -325,8 +335,22 @@ static int add_piece(struct direct_io *io, int fd, int64_t off, const uint8_t *p
 	int d = prev && prev->src == fd ? prev->fd : file_dup(fd);
 	if (d < 0)
 		return d;
-	io->pieces[io->n++] =
-	    (struct direct_piece){.fd = d, .src = fd, .off = off, .p = p, .len = n};
+	struct direct_piece *p = &io->pieces[io->n++];
+	*p = (struct direct_piece){.fd = d, .src = fd, .off = off, .iov0 = io->niov};
+	while (len > 0) {
+		if (io->niov == io->cap_iov) {
+			io->cap_iov = io->cap_iov ? io->cap_iov * 2 : 16;
+			io->iov = realloc(io->iov, (size_t)io->cap_iov * sizeof(*io->iov));
+			if (!io->iov)
+				abort();
+		}
+		int64_t room = CHUNK - q % CHUNK, n = len < room ? len : room;
+		io->iov[io->niov++] =
+		    (struct iovec){.iov_base = stream_ptr(dl, q), .iov_len = (size_t)n};
+		p->niov++;
+		q += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -336,7 +360,15 @@ void direct_io_release(struct direct_io *io)
 		if (i == 0 || io->pieces[i].fd != io->pieces[i - 1].fd)
 			file_close(io->pieces[i].fd);
 	free(io->pieces);
+	free(io->iov);
 	memset(io, 0, sizeof(*io));
+}
+
+/* Buffered fallback for a file system without O_DIRECT: exactly the data. */
+static int add_buffered(struct direct_io *io, struct direct_log *dl, const struct direct_ext *e)
+{
+	int64_t q = e->q + (e->start - e->from);
+	return add_piece(io, dl, e->seg->fd, e->start, q, e->to - e->start);
 }
 
 int direct_prepare(struct plog *l, struct direct_io *io)
@@ -347,9 +379,7 @@ int direct_prepare(struct plog *l, struct direct_io *io)
 	int r = 0;
 	for (int i = 0; i < dl->next && r == 0; i++) {
 		const struct direct_ext *e = &dl->ext[i];
-		int64_t whole = e->to - e->to % BLOCK;
-		int wfd = e->seg->fd;
-		if (whole > e->from && !l->direct_off) {
+		if (!l->direct_off) {
 			r = open_direct_fd(e->seg);
 			if (r == -EINVAL) {
 				/* No O_DIRECT here (tmpfs, some FUSE file systems):
@@ -363,22 +393,26 @@ int direct_prepare(struct plog *l, struct direct_io *io)
 				l->direct_off = true;
 				r = 0;
 			}
-			if (e->seg->dfd >= 0)
-				wfd = e->seg->dfd;
 		}
-		/* Whole blocks by O_DIRECT, one piece per chunk. */
-		for (int64_t off = e->from; off < whole && r == 0;) {
-			int64_t q = e->q + (off - e->from);
-			int64_t room = CHUNK - q % CHUNK, n = whole - off;
-			if (n > room)
-				n = room;
-			r = add_piece(io, wfd, off, stream_ptr(dl, q), n);
-			off += n;
+		if (r < 0)
+			break;
+		if (l->direct_off || e->seg->dfd < 0) {
+			r = add_buffered(io, dl, e);
+			continue;
 		}
-		/* The partial last block through the page cache. */
-		if (r == 0 && e->to > whole)
-			r = add_piece(io, e->seg->fd, whole,
-			              stream_ptr(dl, e->q + (whole - e->from)), e->to - whole);
+		/*
+		 * Whole blocks, the last one padded with zeros past the data: one
+		 * aligned write, and no buffered tail for the next write to flush
+		 * and evict first. The padding is cut off when the segment is
+		 * sealed and synced, or closed.
+		 */
+		int64_t end = e->to + (BLOCK - e->to % BLOCK) % BLOCK;
+		if (end > e->to) {
+			memset(stream_ptr(dl, e->q + (e->to - e->from)), 0, (size_t)(end - e->to));
+			e->seg->padded = true;
+		}
+		if (end > e->from)
+			r = add_piece(io, dl, e->seg->dfd, e->from, e->q, end - e->from);
 	}
 	if (r < 0) {
 		direct_io_release(io);
@@ -392,7 +426,7 @@ int direct_write(const struct direct_io *io)
 {
 	for (int i = 0; i < io->n; i++) {
 		const struct direct_piece *p = &io->pieces[i];
-		int r = file_pwrite(p->fd, p->p, (size_t)p->len, p->off);
+		int r = file_pwritev(p->fd, io->iov + p->iov0, p->niov, p->off);
 		if (r < 0)
 			return r;
 	}

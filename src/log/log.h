@@ -221,8 +221,9 @@ struct plog_sync {
 	int nfds;
 	int fds[4];                       /* dup'ed descriptors to fdatasync, closed by complete */
 	int64_t drop_off[4], drop_len[4]; /* page cache of fds[i] to drop after the sync */
-	int64_t target_seg, target_pos;   /* where target_offset sits: segment base, byte */
-	int dir_fd;                       /* -1, or a directory to fsync */
+	int64_t trim_to[4];             /* -1, or cut fds[i] back to this length before its sync */
+	int64_t target_seg, target_pos; /* where target_offset sits: segment base, byte */
+	int dir_fd;                     /* -1, or a directory to fsync */
 	int parent_dir_fd;  /* -1, or the log directory (a partition folder was created) */
 	int err;            /* set by run */
 	int64_t latency_ns; /* measured by run */

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "log/log.h"
 
@@ -48,11 +49,14 @@ struct tidx_entry {
 
 struct segment {
 	atomic_int refs;
-	int64_t base;        /* base offset; the file name */
-	int64_t size;        /* bytes of whole batches in .log */
-	int64_t end_offset;  /* offset after the last batch; -1 if not known (not scanned) */
-	int fd;              /* .log descriptor, -1 until first needed */
-	int dfd;             /* .log opened O_DIRECT while direct.c has extents of it, else -1 */
+	int64_t base;       /* base offset; the file name */
+	int64_t size;       /* bytes of whole batches in .log */
+	int64_t end_offset; /* offset after the last batch; -1 if not known (not scanned) */
+	int fd;             /* .log descriptor, -1 until first needed */
+	int dfd;            /* .log opened O_DIRECT while direct.c has extents of it, else -1 */
+	/* The file may run past size: a direct write padded its last block, and
+	 * no sync has made a cut back to size durable since (direct.c). */
+	bool padded;
 	int idx_fd, tidx_fd; /* open only from sealing until the next sync */
 
 	/* Indexes: loaded lazily. For the active segment the memory is ahead of
@@ -123,18 +127,20 @@ struct direct_log {
 	int njob; /* ext[0, njob) are being written by the sync in flight */
 };
 
-/* One write of a sync job: an aligned O_DIRECT piece or a buffered tail. */
+/* One write of a job: an extent's whole blocks, the last one padded, in one
+ * O_DIRECT pwritev from the stream chunks io->iov[iov0, iov0 + niov). */
 struct direct_piece {
 	int fd;  /* a duplicate (consecutive pieces of a file share one), closed by
 	          * direct_io_release */
 	int src; /* the descriptor it duplicates */
 	int64_t off;
-	const uint8_t *p;
-	int64_t len;
+	int iov0, niov;
 };
 struct direct_io {
 	struct direct_piece *pieces;
 	int n, cap;
+	struct iovec *iov;
+	int niov, cap_iov;
 };
 
 struct plog {
@@ -181,6 +187,7 @@ struct plog {
 	int nsync_segs;
 	struct segment *sync_segs[4];
 	uint64_t sync_gen[4];
+	bool sync_trim[4]; /* the sync cuts sync_segs[i]'s padding off (direct.c) */
 	bool sync_dir, sync_parent;
 
 	struct pending_del *dels;
@@ -324,6 +331,12 @@ void plog_run_pending_deletes(struct plog *l, int64_t now_ms, bool all);
 /* Sync every written file now (shutdown). */
 int plog_sync_now(struct plog *l);
 
+/* The offset a crash recovery may trust below: the durable offset, or less
+ * while a sealed segment may still run past its data (direct.c padding). */
+int64_t plog__recovery_point(const struct plog *l);
+/* For a clean close: cut the active segment's padding off, durably. */
+int plog__trim_active(struct plog *l);
+
 /* ---- direct.c ---- */
 
 /* Extents wait to be written (reads stop at the written offset). */
@@ -335,6 +348,8 @@ int direct_append(struct plog *l, struct segment *act, const uint8_t *batch, siz
 void direct_unappend(struct plog *l, size_t len);
 /* Position in s up to which the file holds its data. */
 int64_t direct_readable_end(const struct plog *l, const struct segment *s);
+/* Whether appends to s are staged and not written yet (or being written). */
+bool direct_has_extents(const struct plog *l, const struct segment *s);
 /* Hand every pending extent to a sync: fills io. 0 or -errno. */
 int direct_prepare(struct plog *l, struct direct_io *io);
 /* Run the writes of io (any thread). 0 or -errno. */

@@ -434,7 +434,7 @@ static bool ckpt_update(struct ckpt *c, const struct logdir *d, int which)
 	bool changed = false;
 	for (int i = 0; i < d->nlogs; i++) {
 		const struct plog *l = d->logs[i];
-		int64_t v = which == CK_RECOVERY ? l->durable
+		int64_t v = which == CK_RECOVERY ? plog__recovery_point(l)
 		            : which == CK_START  ? l->start_offset
 		                                 : l->hw;
 		struct ckpt_entry key = {.topic = l->topic, .partition = l->partition};
@@ -604,6 +604,8 @@ static int close_sync(struct plog *l)
 	}
 	if (r == 0)
 		r = plog_sync_now(l);
+	if (r == 0)
+		r = plog__trim_active(l);
 	if (r == 0 && l->nepochs > 0)
 		r = epochs_write(l, true);
 	return r;

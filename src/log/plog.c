@@ -78,6 +78,36 @@ int64_t plog_durable_offset(const struct plog *l)
 {
 	return l->durable;
 }
+
+int64_t plog__recovery_point(const struct plog *l)
+{
+	/*
+	 * A sealed segment whose padding is not cut off durably yet must be
+	 * scanned after a crash (a clean start trusts the sizes of the files):
+	 * keep the recovery point inside it.
+	 */
+	for (int i = 0; i + 1 < l->nsegs; i++) {
+		const struct segment *g = l->segs[i];
+		if (g->padded && g->end_offset > g->base && g->end_offset - 1 < l->durable)
+			return g->end_offset - 1;
+	}
+	return l->durable;
+}
+
+int plog__trim_active(struct plog *l)
+{
+	struct segment *act = plog_active(l);
+	if (!act->padded || direct_pending(l) || l->sync_inflight)
+		return 0;
+	int r = segment_open_fd(act, l->dir);
+	if (r == 0)
+		r = file_truncate(act->fd, act->size);
+	if (r == 0)
+		r = file_fdatasync(act->fd);
+	if (r == 0)
+		act->padded = false;
+	return r;
+}
 int64_t plog_size_bytes(const struct plog *l)
 {
 	return l->size_bytes;
@@ -515,6 +545,7 @@ static int add_fd(struct plog_sync *s, int fd)
 	int d = file_dup(fd);
 	if (d < 0)
 		return d;
+	s->trim_to[s->nfds] = -1;
 	s->fds[s->nfds++] = d;
 	return 0;
 }
@@ -673,18 +704,26 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 	for (int i = 0; i < l->nsegs; i++) {
 		struct segment *g = l->segs[i];
 		bool idx = g->idx_dirty && !g->active;
-		if (!g->dirty && !idx)
+		/* A sealed segment loses the padding of its last direct write here,
+		 * before the sync that makes the cut durable. */
+		bool trim = i + 1 < l->nsegs && (g->padded || direct_has_extents(l, g));
+		bool data = g->dirty || trim;
+		if (!data && !idx)
 			continue;
-		int need = (g->dirty ? 1 : 0) + (idx && g->idx_fd >= 0) + (idx && g->tidx_fd >= 0);
+		int need = (data ? 1 : 0) + (idx && g->idx_fd >= 0) + (idx && g->tidx_fd >= 0);
 		if (s->nfds + need > (int)ARRAY_SIZE(s->fds)) {
 			target = g->base;
 			s->target_seg = g->base;
 			s->target_pos = 0;
 			break;
 		}
-		if (g->dirty && g->fd >= 0) {
+		if (trim && g->fd < 0)
+			r = segment_open_fd(g, l->dir);
+		if (r == 0 && data && g->fd >= 0) {
 			plan_cache_drop(s, s->nfds, g, i, keep_seg, keep_pos);
 			r = add_fd(s, g->fd);
+			if (r == 0 && trim)
+				s->trim_to[s->nfds - 1] = g->size;
 		}
 		if (r == 0 && idx && g->idx_fd >= 0)
 			r = add_fd(s, g->idx_fd);
@@ -693,6 +732,7 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s)
 		segment_ref(g);
 		l->sync_segs[l->nsync_segs] = g;
 		l->sync_gen[l->nsync_segs] = g->wgen;
+		l->sync_trim[l->nsync_segs] = trim && r == 0;
 		l->nsync_segs++;
 		if (r < 0)
 			break;
@@ -761,6 +801,9 @@ void plog_sync_run(struct plog_sync *s)
 	int64_t t0 = clock_mono_ns();
 	int err = s->direct ? direct_write(s->direct) : 0;
 	for (int i = 0; i < s->nfds && !err; i++)
+		if (s->trim_to[i] >= 0)
+			err = file_truncate(s->fds[i], s->trim_to[i]);
+	for (int i = 0; i < s->nfds && !err; i++)
 		err = file_fdatasync(s->fds[i]);
 	/* Durable now, so clean: the dropped pages go back to be reused. */
 	for (int i = 0; i < s->nfds && !err; i++)
@@ -788,6 +831,8 @@ void plog_sync_complete(struct plog_sync *s)
 	} else {
 		for (int i = 0; i < l->nsync_segs; i++) {
 			struct segment *g = l->sync_segs[i];
+			if (l->sync_trim[i] && l->trunc_gen == l->sync_trunc_gen)
+				g->padded = false;
 			if (g->wgen != l->sync_gen[i])
 				continue;
 			g->dirty = false;

@@ -203,9 +203,15 @@ int segment_recover(struct plog *l, struct segment *s, int64_t check_from, int64
 	s->idx_loaded = true;
 	s->max_ts_known = true;
 	if (valid_end < fsize) {
-		LOG_WARN("%s/%020lld.log: truncating %lld bytes of torn or corrupt data at %lld",
-		         l->dir, (long long)s->base, (long long)(fsize - valid_end),
-		         (long long)valid_end);
+		if (fsize % DIRECT_BLOCK == 0 && fsize - valid_end < DIRECT_BLOCK)
+			LOG_INFO("%s/%020lld.log: cutting %lld bytes after the last batch "
+			         "(the padded last block of a direct write)",
+			         l->dir, (long long)s->base, (long long)(fsize - valid_end));
+		else
+			LOG_WARN("%s/%020lld.log: truncating %lld bytes of torn or corrupt data "
+			         "at %lld",
+			         l->dir, (long long)s->base, (long long)(fsize - valid_end),
+			         (long long)valid_end);
 		r = file_truncate(s->fd, valid_end);
 		if (r < 0)
 			return r;
@@ -359,7 +365,10 @@ static int recover(struct plog *l, int first, int64_t rp)
 			return r;
 		s->dirty = true; /* bytes may sit in the page cache only */
 		s->wgen++;
-		if (r == 1 && i + 1 < l->nsegs) {
+		/* Bytes cut after a sealed segment's last batch (the padding of a
+		 * direct write) lose nothing when the next segment starts right
+		 * after it; a gap means data was lost, and what follows goes. */
+		if (r == 1 && i + 1 < l->nsegs && prev_last + 1 != l->segs[i + 1]->base) {
 			for (int j = i + 1; j < l->nsegs; j++) {
 				LOG_WARN("%s: removing segment %lld after corruption", l->dir,
 				         (long long)l->segs[j]->base);

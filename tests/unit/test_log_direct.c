@@ -1,10 +1,11 @@
 /*
  * test_log_direct.c: direct writes (fjord.log.direct.writes, direct.c).
  * Appends are staged in memory until a sync writes them; reads never see
- * past the durable offset meanwhile; after the sync the file holds exactly
- * the appended bytes (whole blocks by O_DIRECT, the partial last block
- * buffered), across partial blocks, syncs that overlap new appends, chunk
- * boundaries, rolls, a switch back to buffered appends and an unclean close;
+ * past the durable offset meanwhile; after the sync the file holds the
+ * appended bytes (whole blocks by O_DIRECT, the last one padded), across
+ * partial blocks, syncs that overlap new appends, chunk boundaries, rolls, a
+ * switch back to buffered appends and an unclean close; the padding is cut
+ * off when a segment is sealed and synced, at a clean close, and by recovery;
  * with relaxed flushing, write jobs put staged data in the files without a
  * sync.
  * The fault sweeps of test_log_faults.c also run with direct writes.
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "log/log_int.h"
 #include "log_test_util.h"
 
 /* Every byte appended, as stored (base offsets filled in by the log). */
@@ -71,12 +73,20 @@ static void check_log_bytes(struct plog *l)
 	CHECK_EQ_INT(off, nwant);
 }
 
-/* The file of segment base holds exactly bytes [from, from + n) of want. */
-static void check_file(int64_t base, size_t from, size_t n)
+/*
+ * The file of segment base starts with bytes [from, from + n) of want, and
+ * is exactly that long, or (exact false) runs on to the end of its last
+ * block: the padding of a direct write.
+ */
+static void check_file_as(int64_t base, size_t from, size_t n, bool exact)
 {
 	char name[64];
 	snprintf(name, sizeof(name), "%020lld.log", (long long)base);
-	CHECK_EQ_INT(tl_file_size(name), (int64_t)n);
+	int64_t size = tl_file_size(name), padded = ((int64_t)n + 4095) / 4096 * 4096;
+	if (exact || size == (int64_t)n)
+		CHECK_EQ_INT(size, (int64_t)n);
+	else
+		CHECK_EQ_INT(size, padded);
 	int fd = open(tl_path(name), O_RDONLY);
 	CHECK(fd >= 0);
 	uint8_t *b = malloc(n + 1);
@@ -84,6 +94,11 @@ static void check_file(int64_t base, size_t from, size_t n)
 	CHECK(memcmp(b, want + from, n) == 0);
 	free(b);
 	close(fd);
+}
+
+static void check_file(int64_t base, size_t from, size_t n)
+{
+	check_file_as(base, from, n, false);
 }
 
 TEST(staged_until_synced_then_exact_bytes)
@@ -264,6 +279,53 @@ TEST(unclean_close_loses_only_what_no_sync_covered)
 	append(tl_log, 1, 50);
 	tl_sync(tl_log);
 	check_file(0, 0, nwant);
+	logdir_close(tl_dir, true);
+	want_reset();
+}
+
+TEST(padding_is_cut_when_sealed_at_a_clean_close_and_by_recovery)
+{
+	struct log_config cfg = direct_cfg();
+	tl_open(&cfg);
+	want_reset();
+	append(tl_log, 3, 555);
+	tl_sync(tl_log);
+	/* The active segment ends with its last block, padded with zeros. */
+	int64_t size = tl_file_size("00000000000000000000.log");
+	CHECK(size > (int64_t)nwant && size % 4096 == 0);
+	uint8_t pad[4096];
+	int fd = open(tl_path("00000000000000000000.log"), O_RDONLY);
+	CHECK_EQ_INT(file_pread(fd, pad, (size_t)(size - (int64_t)nwant), (int64_t)nwant),
+	             size - (int64_t)nwant);
+	close(fd);
+	for (int64_t i = 0; i < size - (int64_t)nwant; i++)
+		if (pad[i] != 0)
+			CHECK(!"padding is zeros");
+	/* Sealed by a roll: the recovery point stays inside the padded segment
+	 * until a sync has cut the padding off durably. */
+	size_t first = nwant;
+	int64_t first_end = plog_end_offset(tl_log);
+	CHECK_EQ_INT(plog_roll(tl_log, 0), 0);
+	CHECK_EQ_INT(plog__recovery_point(tl_log), first_end - 1);
+	append(tl_log, 2, 777);
+	tl_sync(tl_log);
+	check_file_as(0, 0, first, true);
+	CHECK_EQ_INT(plog__recovery_point(tl_log), plog_durable_offset(tl_log));
+	char second[64];
+	snprintf(second, sizeof(second), "%020lld.log", (long long)first_end);
+	CHECK(tl_file_size(second) % 4096 == 0);
+	/* A clean close cuts the active segment's padding too. */
+	tl_reopen(&cfg, true);
+	check_file_as(first_end, first, nwant - first, true);
+	check_log_bytes(tl_log);
+	/* After a crash, recovery cuts it. */
+	append(tl_log, 1, 3000);
+	tl_sync(tl_log);
+	CHECK(tl_file_size(second) % 4096 == 0);
+	logdir_close(tl_dir, false);
+	tl_open(&cfg);
+	check_file_as(first_end, first, nwant - first, true);
+	check_log_bytes(tl_log);
 	logdir_close(tl_dir, true);
 	want_reset();
 }
