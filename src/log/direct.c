@@ -14,12 +14,15 @@
  * The stream: appended bytes go to consecutive stream positions; a pending
  * extent maps file positions [from, to) of one segment to stream positions
  * [q, q + to - from). from sits on a block boundary, and q matches it modulo
- * the block size, so every whole block is one aligned O_DIRECT write. The
- * last, partial block of an extent is written through the ordinary
- * descriptor instead (a small buffered write), so the file is always exactly
- * as long as its data and recovery sees nothing new. The next extent of the
- * same segment starts at that block again, rewriting it whole by O_DIRECT
- * once more data follows.
+ * the block size, so an extent is one aligned O_DIRECT pwritev over its
+ * chunks. Its last, partial block is padded with zeros and written whole,
+ * so the file may run up to a block past its data (segment.padded); the
+ * next extent of the segment starts at that block again and rewrites it.
+ * Appends that land in the padding while a job writes it put bytes past the
+ * data, which nothing reads. The padding goes when the segment is sealed
+ * (cut by the next sync, before its fdatasync; until then the recovery
+ * point stays inside the segment), at a clean close, and by recovery after
+ * a crash, which cuts whatever follows the last valid batch.
  *
  * Visibility: data that is only in the stream is not in the file, so reads
  * stop at the written offset while extents are pending (the high watermark
@@ -29,9 +32,10 @@
  * log's thread. Buffered and direct writes never share a block at once.
  *
  * Threads: everything here runs on the log's thread, except direct_write(),
- * which the sync or write job runs on a worker. The job only reads stream bytes below
- * the stream end at prepare time; appends only write at or above it, and
- * chunks are released only when the job completes.
+ * which the sync or write job runs on a worker. The job reads stream bytes
+ * up to the end of the block holding the stream end at prepare time;
+ * appends only write at or above that end (so at most into the padding),
+ * and chunks are released only when the job completes.
  *
  * Left to others: when to sync or write (partition.c), the jobs, the
  * fdatasync and error handling (plog.c), reads (plog.c clamps them with
