@@ -358,19 +358,26 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
 	return 0;
 }
 
+/* An armed write fault fires (the file is tracked for power cuts): 0 or -errno. */
+static int write_fault(int fd)
+{
+	if (!faults_enabled())
+		return 0;
+	pthread_mutex_lock(&fault_mu);
+	int err = fault_fire_locked(FILE_OP_WRITE, fd, NULL);
+	trk_before_write(fd);
+	pthread_mutex_unlock(&fault_mu);
+	return err;
+}
+
 static int pwrite_faulty(int fd, const void *buf, size_t n, int64_t off)
 {
-	if (faults_enabled()) {
-		pthread_mutex_lock(&fault_mu);
-		int err = fault_fire_locked(FILE_OP_WRITE, fd, NULL);
-		trk_before_write(fd);
-		pthread_mutex_unlock(&fault_mu);
-		if (err < 0) {
-			/* A disk that fails mid-write: half the bytes land. */
-			if (n / 2 > 0 && pwrite_all(fd, buf, n / 2, off) < 0)
-				return err;
-			return err;
-		}
+	int err = write_fault(fd);
+	if (err < 0) {
+		/* A disk that fails mid-write: half the bytes land. */
+		if (n / 2 > 0)
+			(void)pwrite_all(fd, buf, n / 2, off);
+		return err;
 	}
 	return pwrite_all(fd, buf, n, off);
 }
@@ -421,15 +428,9 @@ static int pwritev_all(int fd, const struct iovec *iov, int n, int64_t off)
 int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off)
 {
 	bool g = guard_enter();
-	int r = 0;
-	if (faults_enabled()) {
-		pthread_mutex_lock(&fault_mu);
-		r = fault_fire_locked(FILE_OP_WRITE, fd, NULL);
-		trk_before_write(fd);
-		pthread_mutex_unlock(&fault_mu);
-		if (r < 0 && n > 0 && iov[0].iov_len / 2 > 0)
-			(void)pwrite_all(fd, iov[0].iov_base, iov[0].iov_len / 2, off);
-	}
+	int r = write_fault(fd);
+	if (r < 0 && n > 0 && iov[0].iov_len / 2 > 0)
+		(void)pwrite_all(fd, iov[0].iov_base, iov[0].iov_len / 2, off);
 	if (r == 0)
 		r = pwritev_all(fd, iov, n, off);
 	guard_exit(g);
