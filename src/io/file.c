@@ -340,22 +340,51 @@ ssize_t file_pread(int fd, void *buf, size_t n, int64_t off)
 	return (ssize_t)done;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+/* pwritev(2) until every piece is written; a short write resumes mid-piece. */
+static int pwritev_all(int fd, const struct iovec *iov, int n, int64_t off)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r =
-		    pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + (int64_t)done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+	struct iovec cur[16];
+	while (n > 0) {
+		int k = n < 16 ? n : 16;
+		memcpy(cur, iov, (size_t)k * sizeof(*cur));
+		struct iovec *v = cur;
+		int left = k;
+		for (;;) {
+			while (left > 0 && v->iov_len == 0) {
+				v++;
+				left--;
+			}
+			if (left == 0)
+				break;
+			ssize_t r = pwritev(fd, v, left, (off_t)off);
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (r == 0)
+				return -ENOSPC;
+			off += r;
+			while (left > 0 && (size_t)r >= v->iov_len) {
+				r -= (ssize_t)v->iov_len;
+				v++;
+				left--;
+			}
+			if (left > 0) {
+				v->iov_base = (char *)v->iov_base + r;
+				v->iov_len -= (size_t)r;
+			}
 		}
-		if (r == 0)
-			return -ENOSPC;
-		done += (size_t)r;
+		iov += k;
+		n -= k;
 	}
 	return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+{
+	struct iovec one = {.iov_base = (void *)buf, .iov_len = n};
+	return pwritev_all(fd, &one, 1, off);
 }
 
 /* An armed write fault fires (the file is tracked for power cuts): 0 or -errno. */
@@ -388,41 +417,6 @@ int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
 	int r = pwrite_faulty(fd, buf, n, off);
 	guard_exit(g);
 	return r;
-}
-
-/* pwritev(2) until every piece is written; a short write resumes mid-piece. */
-static int pwritev_all(int fd, const struct iovec *iov, int n, int64_t off)
-{
-	struct iovec cur[16];
-	while (n > 0) {
-		int k = n < 16 ? n : 16;
-		memcpy(cur, iov, (size_t)k * sizeof(*cur));
-		struct iovec *v = cur;
-		int left = k;
-		while (left > 0) {
-			ssize_t r = pwritev(fd, v, left, (off_t)off);
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (r == 0)
-				return -ENOSPC;
-			off += r;
-			while (left > 0 && (size_t)r >= v->iov_len) {
-				r -= (ssize_t)v->iov_len;
-				v++;
-				left--;
-			}
-			if (left > 0) {
-				v->iov_base = (char *)v->iov_base + r;
-				v->iov_len -= (size_t)r;
-			}
-		}
-		iov += k;
-		n -= k;
-	}
-	return 0;
 }
 
 int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off)
