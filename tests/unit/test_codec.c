@@ -1270,27 +1270,49 @@ TEST(roundtrip_api_versions)
 		arena_release(&a);                                                                 \
 	}
 
-#define APIS(X)                                                                                    \
-	X(0, produce)                                                                              \
-	X(1, fetch)                                                                                \
-	X(2, list_offsets)                                                                         \
-	X(3, metadata)                                                                             \
-	X(8, offset_commit) X(9, offset_fetch) X(10, find_coordinator) X(11, join_group)           \
-	    X(12, heartbeat) X(13, leave_group) X(14, sync_group) X(15, describe_groups)           \
-	        X(16, list_groups) X(17, sasl_handshake) X(18, api_versions) X(19, create_topics)  \
-	            X(20, delete_topics) X(21, delete_records) X(22, init_producer_id)             \
-	                X(23, offset_for_leader_epoch) X(24, add_partitions_to_txn)                \
-	                    X(25, add_offsets_to_txn) X(26, end_txn) X(27, write_txn_markers)      \
-	                        X(28, txn_offset_commit) X(29, describe_acls) X(30, create_acls)   \
-	                            X(31, delete_acls) X(32, describe_configs)                     \
-	                                X(33, alter_configs) X(35, describe_log_dirs)              \
-	                                    X(36, sasl_authenticate) X(37, create_partitions)      \
-	                                        X(42, delete_groups) X(43, elect_leaders)          \
-	                                            X(44, incremental_alter_configs)               \
-	                                                X(45, alter_partition_reassignments)       \
-	                                                    X(46, list_partition_reassignments)    \
-	                                                        X(47, offset_delete)               \
-	                                                            X(60, describe_cluster)
+/* clang-format off */
+#define APIS(X) \
+	X(0, produce) \
+	X(1, fetch) \
+	X(2, list_offsets) \
+	X(3, metadata) \
+	X(8, offset_commit) \
+	X(9, offset_fetch) \
+	X(10, find_coordinator) \
+	X(11, join_group) \
+	X(12, heartbeat) \
+	X(13, leave_group) \
+	X(14, sync_group) \
+	X(15, describe_groups) \
+	X(16, list_groups) \
+	X(17, sasl_handshake) \
+	X(18, api_versions) \
+	X(19, create_topics) \
+	X(20, delete_topics) \
+	X(21, delete_records) \
+	X(22, init_producer_id) \
+	X(23, offset_for_leader_epoch) \
+	X(24, add_partitions_to_txn) \
+	X(25, add_offsets_to_txn) \
+	X(26, end_txn) \
+	X(27, write_txn_markers) \
+	X(28, txn_offset_commit) \
+	X(29, describe_acls) \
+	X(30, create_acls) \
+	X(31, delete_acls) \
+	X(32, describe_configs) \
+	X(33, alter_configs) \
+	X(35, describe_log_dirs) \
+	X(36, sasl_authenticate) \
+	X(37, create_partitions) \
+	X(42, delete_groups) \
+	X(43, elect_leaders) \
+	X(44, incremental_alter_configs) \
+	X(45, alter_partition_reassignments) \
+	X(46, list_partition_reassignments) \
+	X(47, offset_delete) \
+	X(60, describe_cluster)
+/* clang-format on */
 
 #define DEFINE_RT(key, name) DEFAULT_RT(name##_request) DEFAULT_RT(name##_response)
 APIS(DEFINE_RT)
