@@ -318,16 +318,30 @@ static rd_kafka_t *lg_producer(const struct lg_opts *o, void *opaque)
 	return lg_new(RD_KAFKA_PRODUCER, conf);
 }
 
+/*
+ * The keys key-0 .. key-9999, formatted once before any run starts: the
+ * producer loop measures the client and the broker, not snprintf.
+ */
+#define LG_KEYS 10000
+static char lg_keys[LG_KEYS][12];
+static uint8_t lg_key_len[LG_KEYS];
+
+static void lg_keys_init(void)
+{
+	for (int i = 0; i < LG_KEYS; i++)
+		lg_key_len[i] = (uint8_t)snprintf(lg_keys[i], sizeof(lg_keys[i]), "key-%d", i);
+}
+
 /* Send message i; blocks (polling) while the local queue is full, up to deadline. */
 static int lg_send(rd_kafka_t *rk, const struct lg_opts *o, char *buf, long i, double deadline)
 {
-	char key[32];
-	int klen = o->keyed ? snprintf(key, sizeof(key), "key-%ld", i % 10000) : 0;
+	const char *key = o->keyed ? lg_keys[i % LG_KEYS] : NULL;
+	size_t klen = o->keyed ? lg_key_len[i % LG_KEYS] : 0;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 		    rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_VALUE(buf, (size_t)o->size),
-		    RD_KAFKA_V_KEY(o->keyed ? key : NULL, (size_t)klen),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		    RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_END);
 		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return 0;
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -917,6 +931,7 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			o.keyed = true;
+			lg_keys_init();
 			break;
 		case 'r':
 			o.rate = lg_num(optarg, "-r");
