@@ -381,12 +381,6 @@ static int pwritev_all(int fd, const struct iovec *iov, int n, int64_t off)
 	return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
-{
-	struct iovec one = {.iov_base = (void *)buf, .iov_len = n};
-	return pwritev_all(fd, &one, 1, off);
-}
-
 /* An armed write fault fires (the file is tracked for power cuts): 0 or -errno. */
 static int write_fault(int fd)
 {
@@ -399,36 +393,25 @@ static int write_fault(int fd)
 	return err;
 }
 
-static int pwrite_faulty(int fd, const void *buf, size_t n, int64_t off)
-{
-	int err = write_fault(fd);
-	if (err < 0) {
-		/* A disk that fails mid-write: half the bytes land. */
-		if (n / 2 > 0)
-			(void)pwrite_all(fd, buf, n / 2, off);
-		return err;
-	}
-	return pwrite_all(fd, buf, n, off);
-}
-
-int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
-{
-	bool g = guard_enter();
-	int r = pwrite_faulty(fd, buf, n, off);
-	guard_exit(g);
-	return r;
-}
-
 int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off)
 {
 	bool g = guard_enter();
 	int r = write_fault(fd);
-	if (r < 0 && n > 0 && iov[0].iov_len / 2 > 0)
-		(void)pwrite_all(fd, iov[0].iov_base, iov[0].iov_len / 2, off);
+	if (r < 0 && n > 0 && iov[0].iov_len / 2 > 0) {
+		/* A disk that fails mid-write: half of the first piece lands. */
+		struct iovec half = {.iov_base = iov[0].iov_base, .iov_len = iov[0].iov_len / 2};
+		(void)pwritev_all(fd, &half, 1, off);
+	}
 	if (r == 0)
 		r = pwritev_all(fd, iov, n, off);
 	guard_exit(g);
 	return r;
+}
+
+int file_pwrite(int fd, const void *buf, size_t n, int64_t off)
+{
+	struct iovec one = {.iov_base = (void *)buf, .iov_len = n};
+	return file_pwritev(fd, &one, 1, off);
 }
 
 static int sync_faulty(int fd, bool data_only)
