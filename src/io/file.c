@@ -240,6 +240,65 @@ static void trk_sync_failed(int fd)
 		t->poison = t->durable;
 }
 
+static bool path_matches(const char *path, const struct tracked *t);
+
+/* What a tracked file held when a file-system sync began. */
+struct fs_note {
+	dev_t dev;
+	ino_t ino;
+	int64_t len;
+};
+
+/* A file-system sync begins on dev: note what each tracked file there holds. */
+static struct fs_note *trk_syncfs_begin(dev_t dev, int *n)
+{
+	struct fs_note *v = malloc((size_t)(ntrk ? ntrk : 1) * sizeof(*v));
+	if (!v)
+		abort();
+	*n = 0;
+	for (int i = 0; i < ntrk; i++) {
+		struct tracked *t = &trk[i];
+		struct stat st;
+		if (t->dev == dev && path_matches(t->path, t) && stat(t->path, &st) == 0)
+			v[(*n)++] = (struct fs_note){t->dev, t->ino, (int64_t)st.st_size};
+	}
+	return v;
+}
+
+/* It succeeded: each file noted is durable up to that length, its name too. */
+static void trk_syncfs_done(const struct fs_note *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct tracked *t = trk_find(v[i].dev, v[i].ino);
+		struct stat st;
+		if (!t)
+			continue;
+		int64_t now = path_matches(t->path, t) && stat(t->path, &st) == 0
+		                  ? (int64_t)st.st_size
+		                  : v[i].len;
+		t->durable = v[i].len < now ? v[i].len : now;
+		if (t->poison >= 0 && t->durable > t->poison)
+			t->durable = t->poison;
+		if (t->created)
+			t->dir_synced = true;
+	}
+}
+
+/*
+ * It failed: as for a failed file sync, for every file on dev that held
+ * bytes no sync had covered (those are the pages the kernel may drop).
+ */
+static void trk_syncfs_failed(dev_t dev)
+{
+	for (int i = 0; i < ntrk; i++) {
+		struct tracked *t = &trk[i];
+		struct stat st;
+		if (t->dev == dev && t->poison < 0 && path_matches(t->path, t) &&
+		    stat(t->path, &st) == 0 && (int64_t)st.st_size > t->durable)
+			t->poison = t->durable;
+	}
+}
+
 /* Power-cut guard around a call that changes a file (see cut_lock). */
 static inline bool guard_enter(void)
 {
@@ -466,6 +525,45 @@ void file_read_ahead(int fd, int64_t off, int64_t len)
 int file_fdatasync(int fd)
 {
 	return sync_common(fd, true);
+}
+
+static int syncfs_faulty(int fd)
+{
+	struct stat st;
+	struct fs_note *notes = NULL;
+	int nnotes = 0;
+	if (faults_enabled() && fstat(fd, &st) == 0) {
+		int r = fault_fire(FILE_OP_SYNC, fd, NULL);
+		pthread_mutex_lock(&fault_mu);
+		if (r < 0 && tracking)
+			trk_syncfs_failed(st.st_dev);
+		else if (tracking)
+			notes = trk_syncfs_begin(st.st_dev, &nnotes);
+		pthread_mutex_unlock(&fault_mu);
+		if (r < 0)
+			return r;
+	}
+	int r;
+	do
+		r = syncfs(fd);
+	while (r < 0 && errno == EINTR);
+	r = r < 0 ? -errno : 0;
+	if (r == 0 && notes) {
+		pthread_mutex_lock(&fault_mu);
+		if (tracking)
+			trk_syncfs_done(notes, nnotes);
+		pthread_mutex_unlock(&fault_mu);
+	}
+	free(notes);
+	return r;
+}
+
+int file_syncfs(int fd)
+{
+	bool g = guard_enter();
+	int r = syncfs_faulty(fd);
+	guard_exit(g);
+	return r;
 }
 int file_fsync(int fd)
 {

@@ -21,7 +21,10 @@
  *   - after an injected sync failure on a file, nothing above its durable
  *     length at that moment becomes durable again (Linux may drop the dirty
  *     pages and let the next fsync succeed) until the file is truncated to
- *     that length or below.
+ *     that length or below;
+ *   - a syncfs is a sync of every tracked file on its file system and of
+ *     their directories; a failed one counts as a failed sync of each of
+ *     those files that held bytes beyond its durable length.
  * The durable length a sync records is the file's size when the sync began.
  * Tracking stops after apply(). Files are identified by inode, so dup'ed
  * descriptors and renamed files are followed.
@@ -62,6 +65,12 @@ int file_pwritev(int fd, const struct iovec *iov, int n, int64_t off);
 
 int file_fdatasync(int fd);
 int file_fsync(int fd);
+/*
+ * Everything written to the file system that holds fd, and every name created
+ * there, becomes durable (syncfs). Counted and failed as a sync (an armed
+ * path matches fd's path); see the power-cut model above.
+ */
+int file_syncfs(int fd);
 int file_truncate(int fd, int64_t len);
 /* Size of an open file. */
 int file_size(int fd, int64_t *size);
@@ -104,7 +113,7 @@ ssize_t file_read_all(const char *path, size_t max, char **out);
 
 enum file_op {
 	FILE_OP_WRITE,    /* file_pwrite, file_pwritev */
-	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_sync_dir */
+	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_syncfs, file_sync_dir */
 	FILE_OP_RENAME,   /* file_rename */
 	FILE_OP_TRUNCATE, /* file_truncate */
 	FILE_OP_OPEN,     /* file_open with O_CREAT or O_DIRECT */

@@ -236,6 +236,12 @@ int plog_sync_prepare(struct plog *l, struct plog_sync *s);
  */
 int plog_write_prepare(struct plog *l, struct plog_sync *s);
 void plog_sync_run(struct plog_sync *s); /* any thread */
+/*
+ * Any thread: n prepared syncs (not write-only) at once. Each does its writes,
+ * then one syncfs per file system they touch stands in for every fdatasync and
+ * directory fsync: one journal commit and one cache flush instead of n.
+ */
+void plog_sync_run_group(struct plog_sync *const *v, int n);
 /* Loop thread: advance the durable (or written) offset, or enter the
  * storage-error state. */
 void plog_sync_complete(struct plog_sync *s);

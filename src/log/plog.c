@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -796,24 +797,100 @@ int plog_write_prepare(struct plog *l, struct plog_sync *s)
 	return 1;
 }
 
-void plog_sync_run(struct plog_sync *s)
+/* What a job does before the sync itself: staged writes, padding cut off. */
+static int sync_run_writes(struct plog_sync *s)
 {
-	int64_t t0 = clock_mono_ns();
 	int err = s->direct ? direct_write(s->direct) : 0;
 	for (int i = 0; i < s->nfds && !err; i++)
 		if (s->trim_to[i] >= 0)
 			err = file_truncate(s->fds[i], s->trim_to[i]);
+	return err;
+}
+
+/* Durable now, so clean: the dropped pages go back to be reused. */
+static void sync_run_drop(struct plog_sync *s)
+{
+	for (int i = 0; i < s->nfds; i++)
+		file_drop_cache(s->fds[i], s->drop_off[i], s->drop_len[i]);
+}
+
+/* The sync itself, file by file: each file's data, then new names. */
+static int sync_run_files(struct plog_sync *s)
+{
+	int err = 0;
 	for (int i = 0; i < s->nfds && !err; i++)
 		err = file_fdatasync(s->fds[i]);
-	/* Durable now, so clean: the dropped pages go back to be reused. */
-	for (int i = 0; i < s->nfds && !err; i++)
-		file_drop_cache(s->fds[i], s->drop_off[i], s->drop_len[i]);
 	if (!err && s->dir_fd >= 0)
 		err = file_fsync(s->dir_fd);
 	if (!err && s->parent_dir_fd >= 0)
 		err = file_fsync(s->parent_dir_fd);
+	return err;
+}
+
+void plog_sync_run(struct plog_sync *s)
+{
+	int64_t t0 = clock_mono_ns();
+	int err = sync_run_writes(s);
+	if (!err)
+		err = sync_run_files(s);
+	if (!err)
+		sync_run_drop(s);
 	s->err = err;
 	s->latency_ns = clock_mono_ns() - t0;
+}
+
+/* Any descriptor of the job, to name its file system; -1 if it has none. */
+static int sync_any_fd(const struct plog_sync *s)
+{
+	if (s->nfds > 0)
+		return s->fds[0];
+	return s->dir_fd >= 0 ? s->dir_fd : s->parent_dir_fd;
+}
+
+#define SYNCFS_MAX_DEVS 8
+
+void plog_sync_run_group(struct plog_sync *const *v, int n)
+{
+	int64_t t0 = clock_mono_ns();
+	struct {
+		dev_t dev;
+		int err;
+	} fs[SYNCFS_MAX_DEVS];
+	int nfs = 0;
+	for (int i = 0; i < n; i++)
+		v[i]->err = sync_run_writes(v[i]);
+	for (int i = 0; i < n; i++) {
+		struct plog_sync *s = v[i];
+		int fd = sync_any_fd(s);
+		struct stat st;
+		if (s->err)
+			continue;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			s->err = fd < 0 ? 0 : -errno;
+			continue;
+		}
+		int k = 0;
+		while (k < nfs && fs[k].dev != st.st_dev)
+			k++;
+		if (k == nfs) {
+			if (nfs == SYNCFS_MAX_DEVS) {
+				/* More file systems than expected: this one syncs its files. */
+				s->err = sync_run_files(s);
+				if (!s->err)
+					sync_run_drop(s);
+				continue;
+			}
+			fs[nfs].dev = st.st_dev;
+			fs[nfs].err = file_syncfs(fd);
+			nfs++;
+		}
+		s->err = fs[k].err;
+		if (!s->err)
+			sync_run_drop(s);
+	}
+	int64_t took = clock_mono_ns() - t0;
+	for (int i = 0; i < n; i++)
+		v[i]->latency_ns = took;
 }
 
 void plog_sync_complete(struct plog_sync *s)

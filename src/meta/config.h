@@ -93,6 +93,7 @@ struct broker_config {
 	int32_t compression_lz4_level;             /* 9 */
 	int32_t compression_zstd_level;            /* 3 */
 	int32_t log_flush_offset_checkpoint_interval_ms;
+	int32_t log_syncfs_min_partitions; /* fjord.log.syncfs.min.partitions: 0 = never */
 	int32_t offsets_topic_segment_bytes;
 	int64_t offsets_retention_check_interval_ms;
 	int32_t offsets_commit_timeout_ms;

@@ -194,6 +194,7 @@ static const struct config_def broker_defs[] = {
           "1000", 0),
     B_UNUSED_NUM("log.flush.start.offset.checkpoint.interval.ms", CONFIG_TYPE_INT, "60000", 0,
                  INT32_MAX),
+    B_INT("fjord.log.syncfs.min.partitions", log_syncfs_min_partitions, "8", 0),
     B_BOOL("log.preallocate", log_preallocate, "false"),
     B_STR("log.message.timestamp.type", CONFIG_TYPE_STRING, log_message_timestamp_type,
           "CreateTime", timestamp_types, 0, NULL),

@@ -151,22 +151,26 @@ static void sync_run(void *arg)
 	plog_sync_run(&j->s);
 }
 
-static void sync_done(void *arg)
+static void count_job(struct partitions *pm, const struct plog_sync *s)
 {
-	struct sync_job *j = arg;
+	if (!s->write_only) {
+		pm->stats.syncs++;
+		pm->stats.sync_ns_total += s->latency_ns;
+		if (s->latency_ns > pm->stats.sync_ns_max)
+			pm->stats.sync_ns_max = s->latency_ns;
+	} else {
+		pm->stats.writes++;
+		pm->stats.write_ns_total += s->latency_ns;
+	}
+}
+
+/* Loop thread: a job has run; move the partition on (acks, errors, next sync). */
+static void finish_job(struct sync_job *j)
+{
 	struct partition *p = j->p;
 	struct partitions *pm = p->mgr;
 	plog_sync_complete(&j->s);
 	bool synced = !j->s.write_only;
-	if (synced) {
-		pm->stats.syncs++;
-		pm->stats.sync_ns_total += j->s.latency_ns;
-		if (j->s.latency_ns > pm->stats.sync_ns_max)
-			pm->stats.sync_ns_max = j->s.latency_ns;
-	} else {
-		pm->stats.writes++;
-		pm->stats.write_ns_total += j->s.latency_ns;
-	}
 	int err = j->s.err;
 	free(j);
 	p->sync_running = false;
@@ -200,8 +204,45 @@ static void sync_done(void *arg)
 	}
 }
 
-/* A sync, or (sync false) a write of staged appends for a relaxed log. */
-static void start_job(struct partitions *pm, struct partition *p, bool sync)
+static void sync_done(void *arg)
+{
+	struct sync_job *j = arg;
+	count_job(j->p->mgr, &j->s);
+	finish_job(j);
+}
+
+/*
+ * Syncs of many partitions in one loop turn run as one job: one syncfs
+ * instead of an fdatasync per file (fjord.log.syncfs.min.partitions).
+ */
+struct sync_group {
+	int n;
+	struct sync_job **job;
+	struct plog_sync **s;
+};
+
+static void group_run(void *arg)
+{
+	struct sync_group *g = arg;
+	plog_sync_run_group(g->s, g->n);
+}
+
+static void group_done(void *arg)
+{
+	struct sync_group *g = arg;
+	count_job(g->job[0]->p->mgr, g->s[0]); /* one sync for the file system */
+	for (int i = 0; i < g->n; i++)
+		finish_job(g->job[i]);
+	free(g->job);
+	free(g->s);
+	free(g);
+}
+
+/*
+ * A sync, or (sync false) a write of staged appends for a relaxed log; NULL
+ * when there is nothing to do (the producers waiting are answered).
+ */
+static struct sync_job *prepare_job(struct partition *p, bool sync)
 {
 	struct sync_job *j = calloc(1, sizeof(*j));
 	ASSERT(j);
@@ -211,12 +252,67 @@ static void start_job(struct partitions *pm, struct partition *p, bool sync)
 		p->dirty = false;
 		set_high_watermark(p, ack_offset(p));
 		complete_producers(p, plog_failed(p->log) ? ERR_STORAGE : 0);
-		return;
+		return NULL;
 	}
 	j->p = p;
 	p->dirty = false;
 	p->sync_running = true;
-	worker_submit(pm->workers, sync_run, sync_done, j);
+	return j;
+}
+
+/* Relaxed logs: write what is staged, without a sync, so its acks can go. */
+static void start_write_job(struct partitions *pm, struct partition *p)
+{
+	struct sync_job *j = prepare_job(p, false);
+	if (j)
+		worker_submit(pm->workers, sync_run, sync_done, j);
+}
+
+/* Syncs gathered in one loop turn (jobs without staged writes). */
+struct sync_batch {
+	int n, cap;
+	struct sync_job **job;
+};
+
+static void batch_add(struct sync_batch *b, struct sync_job *j)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->job = realloc(b->job, (size_t)b->cap * sizeof(*b->job));
+		ASSERT(b->job);
+	}
+	b->job[b->n++] = j;
+}
+
+/* A sync for p: into the batch, or on its own when it has staged writes. */
+static void add_sync(struct partitions *pm, struct sync_batch *b, struct partition *p)
+{
+	struct sync_job *j = prepare_job(p, true);
+	if (j && j->s.direct)
+		worker_submit(pm->workers, sync_run, sync_done, j);
+	else if (j)
+		batch_add(b, j);
+}
+
+/* One group job when there are enough of them, else a job each. */
+static void batch_submit(struct partitions *pm, struct sync_batch *b)
+{
+	int min = pm->cfg->log_syncfs_min_partitions;
+	if (min > 0 && b->n >= min) {
+		struct sync_group *g = calloc(1, sizeof(*g));
+		ASSERT(g);
+		g->n = b->n;
+		g->job = b->job;
+		g->s = calloc((size_t)b->n, sizeof(*g->s));
+		ASSERT(g->s);
+		for (int i = 0; i < b->n; i++)
+			g->s[i] = &b->job[i]->s;
+		worker_submit(pm->workers, group_run, group_done, g);
+		return;
+	}
+	for (int i = 0; i < b->n; i++)
+		worker_submit(pm->workers, sync_run, sync_done, b->job[i]);
+	free(b->job);
 }
 
 static bool wants_sync(const struct partition *p, int64_t now_ms)
@@ -231,13 +327,17 @@ static bool wants_sync(const struct partition *p, int64_t now_ms)
 	return false;
 }
 
-/* End of every loop turn: one sync per partition appended to in this turn. */
+/*
+ * End of every loop turn: one sync per partition appended to in this turn;
+ * when enough of them need no staged writes, one syncfs covers them all.
+ */
 static void before_sleep(void *arg)
 {
 	struct partitions *pm = arg;
 	struct partition *p = pm->dirty_head;
 	pm->dirty_head = NULL;
 	int64_t now = loop_now_ms(pm->loop);
+	struct sync_batch batch = {0};
 	while (p) {
 		struct partition *next = p->next_dirty;
 		p->in_dirty_list = false;
@@ -249,13 +349,15 @@ static void before_sleep(void *arg)
 			 * and keeps the recovery point recent (it also writes what is
 			 * staged), or staged appends wait to be written for their acks.
 			 */
-			if (wants_sync(p, now) || plog_sync_frees_cache(p->log))
-				start_job(pm, p, true);
-			else if (plog_staged(p->log))
-				start_job(pm, p, false);
+			if (wants_sync(p, now) || plog_sync_frees_cache(p->log)) {
+				add_sync(pm, &batch, p);
+			} else if (plog_staged(p->log)) {
+				start_write_job(pm, p);
+			}
 		}
 		p = next;
 	}
+	batch_submit(pm, &batch);
 }
 
 /* Relaxed mode: flush.ms and flush.messages checked once a second. */
@@ -264,6 +366,7 @@ static void flush_timer_cb(struct loop_timer *t)
 	struct partitions *pm = OWNER(t, flush_timer);
 	int64_t now = loop_now_ms(pm->loop);
 	int n = meta_topic_count(pm->meta);
+	struct sync_batch batch = {0};
 	for (int i = 0; i < n; i++) {
 		struct topic *tp = meta_topic_at(pm->meta, i);
 		if (tp->cfg.fsync_before_ack || !tp->data)
@@ -272,9 +375,10 @@ static void flush_timer_cb(struct loop_timer *t)
 			struct partition *p = partitions_get(tp, k);
 			if (p && !p->sync_running && plog_unflushed_messages(p->log) > 0 &&
 			    wants_sync(p, now))
-				start_job(pm, p, true);
+				add_sync(pm, &batch, p);
 		}
 	}
+	batch_submit(pm, &batch);
 	loop_timer_start(pm->loop, &pm->flush_timer, 1000);
 }
 
@@ -562,7 +666,7 @@ void partitions_delete_topic(struct partitions *pm, struct topic *t)
 		complete_producers(p, ERR_NOT_FOUND);
 		wake_fetchers(p, ERR_NOT_FOUND);
 		if (p->sync_running)
-			continue; /* sync_done finishes the deletion */
+			continue; /* finish_job finishes the deletion */
 		logdir_delete_log(pm->logdir, p->log);
 		partition_free(p);
 	}

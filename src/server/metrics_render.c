@@ -179,8 +179,9 @@ static void render_storage(struct broker *b, struct buf *out)
 	                        "1 when the partition refuses writes after a storage error.",
 	                        v_failed);
 	const struct partitions_stats *ps = partitions_stats(b->parts);
-	metrics_header(out, "fjord_fsync_total", "counter",
-	               "Group-commit syncs of partition logs.");
+	metrics_header(
+	    out, "fjord_fsync_total", "counter",
+	    "Group-commit syncs of partition logs (a syncfs covering many counts once).");
 	metrics_sample_i(out, "fjord_fsync_total", "", ps->syncs);
 	metrics_header(out, "fjord_fsync_seconds_total", "counter", "Time spent in those syncs.");
 	metrics_sample(out, "fjord_fsync_seconds_total", "", (double)ps->sync_ns_total / 1e9);

@@ -78,12 +78,18 @@ def check_acked(bootstrap, topic, partition, acked):
 # ---------------------------------------------------------------- (a) failed fsync
 
 
-@pytest.mark.parametrize("nth", [1, 2, 5])
-def test_failed_fsync_refuses_then_recovers(broker, topic_name, monkeypatch, nth):
+# syncfs: every sync job runs as a group (fjord.log.syncfs.min.partitions=1),
+# one syncfs in place of the per-file fdatasyncs.
+SYNCFS = {"fjord.log.syncfs.min.partitions": "1"}
+
+
+@pytest.mark.parametrize("nth,syncfs", [(1, False), (2, False), (5, False), (1, True), (5, True)])
+def test_failed_fsync_refuses_then_recovers(broker, topic_name, monkeypatch, nth, syncfs):
     t = topic_name()
-    # Only fsyncs of partition 0's folder and files count (and fail).
+    # Only fsyncs of partition 0's folder and files count (and fail); a syncfs
+    # counts as one of partition 0's when it runs for partition 0.
     monkeypatch.setenv("FJORD_FAULTS", "fsync:%d:EIO:path=/%s-0" % (nth, t))
-    b = broker()
+    b = broker(SYNCFS if syncfs else None)
     monkeypatch.delenv("FJORD_FAULTS")
     assert "fault injection armed" in b.stderr
     helpers.create_topic(b.bootstrap, t, partitions=2)
@@ -171,10 +177,11 @@ def test_relaxed_ack_waits_for_the_direct_write(broker, topic_name, monkeypatch)
 # ---------------------------------------------------------------- (b) power cut
 
 
-def test_power_cut_keeps_every_acked_batch(broker, topic_name, monkeypatch):
+@pytest.mark.parametrize("syncfs", [False, True])
+def test_power_cut_keeps_every_acked_batch(broker, topic_name, monkeypatch, syncfs):
     t = topic_name()
     monkeypatch.setenv("FJORD_POWERCUT", "1")
-    b = broker()
+    b = broker(SYNCFS if syncfs else None)
     monkeypatch.delenv("FJORD_POWERCUT")
     assert "power-cut tracking on" in b.stderr
     helpers.create_topic(b.bootstrap, t, partitions=3, config={"segment.bytes": "65536"})

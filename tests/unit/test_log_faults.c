@@ -12,8 +12,9 @@
  * dense, and the log takes appends again.
  *
  * The sweeps run once more with direct writes (appends staged in memory and
- * written by the sync, direct.c), and with relaxed flushing, where write jobs
- * ack what they wrote and only a process crash is simulated.
+ * written by the sync, direct.c), with syncs run as a group (one syncfs in
+ * place of every fdatasync), and with relaxed flushing, where write jobs ack
+ * what they wrote and only a process crash is simulated.
  *
  * Also: recovery after ENOSPC and after a failed fsync without a reopen, and
  * read verification (a flipped byte or a cut in an old segment is found by
@@ -43,6 +44,7 @@ static void wl_reset(void)
 
 static bool sweep_direct;  /* run the workload with fjord.log.direct.writes */
 static bool sweep_relaxed; /* acks after write jobs, not syncs (relaxed flushing) */
+static bool sweep_syncfs;  /* syncs run as a group: one syncfs, no fdatasync */
 
 static struct log_config faults_cfg(void)
 {
@@ -81,7 +83,11 @@ static void wl_sync(struct plog *l)
 {
 	struct plog_sync s;
 	for (int k = 0; k < 8 && plog_sync_prepare(l, &s) == 1; k++) {
-		plog_sync_run(&s);
+		struct plog_sync *one[1] = {&s};
+		if (sweep_syncfs)
+			plog_sync_run_group(one, 1);
+		else
+			plog_sync_run(&s);
 		plog_sync_complete(&s);
 		if (s.err)
 			break;
@@ -285,6 +291,21 @@ TEST(sweep_relaxed_crash_and_recover)
 		sweep(FILE_OP_OPEN, ENOSPC, false, true);
 	}
 	sweep_direct = sweep_relaxed = false;
+}
+TEST(sweep_syncfs_powercut)
+{
+	/* One syncfs stands in for the fdatasyncs and directory fsyncs: what it
+	 * covered survives the power cut, and a failed one acknowledges nothing. */
+	sweep_syncfs = true;
+	for (int direct = 0; direct <= 1; direct++) {
+		sweep_direct = direct;
+		sweep(FILE_OP_SYNC, EIO, true, false);
+		sweep(FILE_OP_SYNC, EIO, true, true);
+		sweep(FILE_OP_WRITE, ENOSPC, true, true);
+		sweep(FILE_OP_OPEN, ENOSPC, true, true);
+	}
+	sweep(FILE_OP_RENAME, EIO, true, false);
+	sweep_direct = sweep_syncfs = false;
 }
 TEST(sweep_create_and_rename_powercut)
 {
