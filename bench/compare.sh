@@ -370,6 +370,15 @@ if [ "$SCALE" = 1 ]; then
 		stop "$FJ_PID"
 		rm -rf "$d"
 	fi
+	# Many producers over many partitions on a strict broker: the syncs of one
+	# loop turn share a syncfs (fjord.log.syncfs.min.partitions).
+	d="$WORK/fjord-many"
+	if fjord_start "$d"; then
+		record "scale/produce-1k-partitions-20-producers/100/r1" "$LOADGEN" produce -b "$FJ_B" -t many \
+			-n 500000 -s 100 -p 1000 -k --producers 20 "${LG_COMMON[@]}"
+		stop "$FJ_PID"
+		rm -rf "$d"
+	fi
 	# Restart after kill -9 with STORE_MB of data (1 KiB messages, 4 partitions).
 	d="$WORK/fjord-store"
 	if fjord_start "$d" --override log.flush.interval.ms=1000; then
