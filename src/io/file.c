@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 struct fault_arm {
@@ -556,6 +557,15 @@ static int syncfs_faulty(int fd)
 	}
 	free(notes);
 	return r;
+}
+
+bool file_syncfs_reports_errors(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 8);
 }
 
 int file_syncfs(int fd)

@@ -71,6 +71,9 @@ int file_fsync(int fd);
  * path matches fd's path); see the power-cut model above.
  */
 int file_syncfs(int fd);
+/* Whether this kernel's syncfs reports write-back errors (Linux 5.8 on);
+ * before that it always succeeds, and must not stand in for fdatasync. */
+bool file_syncfs_reports_errors(void);
 int file_truncate(int fd, int64_t len);
 /* Size of an open file. */
 int file_size(int fd, int64_t *size);

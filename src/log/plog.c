@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +850,17 @@ static int sync_any_fd(const struct plog_sync *s)
 
 #define SYNCFS_MAX_DEVS 8
 
+static pthread_once_t syncfs_once = PTHREAD_ONCE_INIT;
+static bool syncfs_safe; /* syncfs reports write-back errors (Linux 5.8 on) */
+
+static void syncfs_check(void)
+{
+	syncfs_safe = file_syncfs_reports_errors();
+	if (!syncfs_safe)
+		LOG_WARN("this kernel's syncfs does not report write errors: partitions synced "
+		         "together use an fdatasync each");
+}
+
 void plog_sync_run_group(struct plog_sync *const *v, int n)
 {
 	int64_t t0 = clock_mono_ns();
@@ -857,34 +869,26 @@ void plog_sync_run_group(struct plog_sync *const *v, int n)
 		int err;
 	} fs[SYNCFS_MAX_DEVS];
 	int nfs = 0;
+	pthread_once(&syncfs_once, syncfs_check);
 	for (int i = 0; i < n; i++)
 		v[i]->err = sync_run_writes(v[i]);
 	for (int i = 0; i < n; i++) {
 		struct plog_sync *s = v[i];
-		int fd = sync_any_fd(s);
-		struct stat st;
 		if (s->err)
 			continue;
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			s->err = fd < 0 ? 0 : -errno;
-			continue;
-		}
-		int k = 0;
-		while (k < nfs && fs[k].dev != st.st_dev)
-			k++;
-		if (k == nfs) {
-			if (nfs == SYNCFS_MAX_DEVS) {
-				/* More file systems than expected: this one syncs its files. */
-				s->err = sync_run_files(s);
-				if (!s->err)
-					sync_run_drop(s);
-				continue;
+		int fd = sync_any_fd(s), k = nfs;
+		struct stat st;
+		if (fd >= 0 && syncfs_safe && fstat(fd, &st) == 0) {
+			for (k = 0; k < nfs && fs[k].dev != st.st_dev; k++)
+				;
+			if (k == nfs && nfs < SYNCFS_MAX_DEVS) {
+				fs[nfs].dev = st.st_dev;
+				fs[nfs].err = file_syncfs(fd);
+				nfs++;
 			}
-			fs[nfs].dev = st.st_dev;
-			fs[nfs].err = file_syncfs(fd);
-			nfs++;
 		}
-		s->err = fs[k].err;
+		/* Covered by its file system's syncfs, or (none to share) synced alone. */
+		s->err = k < nfs ? fs[k].err : sync_run_files(s);
 		if (!s->err)
 			sync_run_drop(s);
 	}
