@@ -559,6 +559,24 @@ static int syncfs_faulty(int fd)
 	return r;
 }
 
+int file_check_written(int fd)
+{
+	if (faults_enabled()) {
+		int r = fault_fire(FILE_OP_SYNC, fd, NULL);
+		if (r < 0) {
+			pthread_mutex_lock(&fault_mu);
+			trk_sync_failed(fd);
+			pthread_mutex_unlock(&fault_mu);
+			return r;
+		}
+	}
+	int r;
+	do
+		r = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_AFTER);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
 bool file_syncfs_reports_errors(void)
 {
 	struct utsname u;

@@ -71,6 +71,14 @@ int file_fsync(int fd);
  * path matches fd's path); see the power-cut model above.
  */
 int file_syncfs(int fd);
+/*
+ * After a syncfs: report (once, as fdatasync would) a write-back error on
+ * this file since its last sync. syncfs reports an error on the file system
+ * only to descriptors that have not seen it yet, so a file whose pages were
+ * lost could otherwise pass as durable. Waits for nothing that is written.
+ * Counted and failed as a sync.
+ */
+int file_check_written(int fd);
 /* Whether this kernel's syncfs reports write-back errors (Linux 5.8 on);
  * before that it always succeeds, and must not stand in for fdatasync. */
 bool file_syncfs_reports_errors(void);
@@ -115,8 +123,9 @@ ssize_t file_read_all(const char *path, size_t max, char **out);
 /* ---- Fault injection (tests) ---- */
 
 enum file_op {
-	FILE_OP_WRITE,    /* file_pwrite, file_pwritev */
-	FILE_OP_SYNC,     /* file_fsync, file_fdatasync, file_syncfs, file_sync_dir */
+	FILE_OP_WRITE, /* file_pwrite, file_pwritev */
+	FILE_OP_SYNC,  /* file_fsync, file_fdatasync, file_syncfs, file_check_written, file_sync_dir
+	                */
 	FILE_OP_RENAME,   /* file_rename */
 	FILE_OP_TRUNCATE, /* file_truncate */
 	FILE_OP_OPEN,     /* file_open with O_CREAT or O_DIRECT */

@@ -889,6 +889,8 @@ void plog_sync_run_group(struct plog_sync *const *v, int n)
 		}
 		/* Covered by its file system's syncfs, or (none to share) synced alone. */
 		s->err = k < nfs ? fs[k].err : sync_run_files(s);
+		for (int f = 0; k < nfs && f < s->nfds && !s->err; f++)
+			s->err = file_check_written(s->fds[f]);
 		if (!s->err)
 			sync_run_drop(s);
 	}
